@@ -1,0 +1,108 @@
+package dev.abortguard.metrics;
+
+import dev.abortguard.core.ReleaseCause;
+import io.grpc.MethodDescriptor;
+import io.grpc.Status;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import java.util.Map;
+import java.util.WeakHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+
+/** {@link GuardMetrics} on a Micrometer registry. Tag keys follow micrometer-core's gRPC binder. */
+final class MicrometerGuardMetrics implements GuardMetrics {
+  static final String ABORTS = "grpc.server.aborts";
+  static final String ABORTS_MITIGATED = "grpc.server.aborts.mitigated";
+  static final String STREAMS_LINGERING = "grpc.server.streams.lingering";
+  static final String STREAMS_RELEASED = "grpc.server.streams.released";
+  static final String LINGER_DURATION = "grpc.server.streams.linger.duration";
+
+  /**
+   * One lingering count per registry: a registry keeps the first gauge registered under a name,
+   * so guards sharing a registry must share the number behind it.
+   */
+  private static final Map<MeterRegistry, AtomicLong> lingeringByRegistry = new WeakHashMap<>();
+
+  private final MeterRegistry registry;
+  private final AtomicLong lingering;
+  private final Counter[] released = new Counter[ReleaseCause.values().length];
+  private final Timer lingerDuration;
+
+  MicrometerGuardMetrics(MeterRegistry registry) {
+    this.registry = registry;
+    this.lingering = lingeringGauge(registry);
+    for (ReleaseCause cause : ReleaseCause.values()) {
+      released[cause.ordinal()] = Counter.builder(STREAMS_RELEASED)
+          .description("Streams the server had ended while the peer had not, no longer lingering")
+          .tag("cause", cause.tagValue())
+          .register(registry);
+    }
+    this.lingerDuration = Timer.builder(LINGER_DURATION)
+        .description("How long streams lingered after the server ended them")
+        .register(registry);
+  }
+
+  private static AtomicLong lingeringGauge(MeterRegistry registry) {
+    synchronized (lingeringByRegistry) {
+      return lingeringByRegistry.computeIfAbsent(registry, r -> {
+        AtomicLong count = new AtomicLong();
+        Gauge.builder(STREAMS_LINGERING, count, AtomicLong::get)
+            .description("Streams the server has ended while the peer has not")
+            .strongReference(true)
+            .register(r);
+        return count;
+      });
+    }
+  }
+
+  @Override
+  public void onAbort(MethodDescriptor<?, ?> method, Status.Code code, Peer peer, Response response) {
+    Counter.builder(ABORTS)
+        .description("Calls closed with a non-OK status before their first response message")
+        .tag("service", serviceName(method))
+        .tag("method", bareMethodName(method))
+        .tag("methodType", method.getType().name())
+        .tag("statusCode", code.name())
+        .tag("peer", peer.tagValue)
+        .tag("response", response.tagValue)
+        .register(registry)
+        .increment();
+  }
+
+  @Override
+  public void onMitigated(MethodDescriptor<?, ?> method, Status.Code code, Mitigation mitigation) {
+    Counter.builder(ABORTS_MITIGATED)
+        .description("Aborts whose wire form the guard changed")
+        .tag("service", serviceName(method))
+        .tag("method", bareMethodName(method))
+        .tag("statusCode", code.name())
+        .tag("mitigation", mitigation.tagValue)
+        .register(registry)
+        .increment();
+  }
+
+  @Override
+  public void onLingering() {
+    lingering.incrementAndGet();
+  }
+
+  @Override
+  public void onReleased(ReleaseCause cause, long lingeredNanos) {
+    lingering.decrementAndGet();
+    released[cause.ordinal()].increment();
+    lingerDuration.record(lingeredNanos, TimeUnit.NANOSECONDS);
+  }
+
+  private static String serviceName(MethodDescriptor<?, ?> method) {
+    String service = method.getServiceName();
+    return service == null ? "" : service;
+  }
+
+  private static String bareMethodName(MethodDescriptor<?, ?> method) {
+    String bare = method.getBareMethodName();
+    return bare == null ? method.getFullMethodName() : bare;
+  }
+}
