@@ -26,10 +26,14 @@ public final class AbortGuardConfig {
   /** Hold eagerly sent response headers back so that an abort is trailers-only. */
   public static final String TRAILERS_ONLY = "abortguard.trailersOnly";
 
+  private static final Pattern DURATION = Pattern.compile("(\\d{1,12})(ms|s|m|h)");
+  private static final Duration MIN_GRACE = Duration.ofMillis(1);
+  private static final Duration MAX_GRACE = Duration.ofHours(24);
+  private static final String GRACE_ALLOWED = "a duration from 1ms to 24h, such as 250ms, 10s, 1m or 1h";
+
+  // After the constants above, which the constructor uses.
   static final AbortGuardConfig DEFAULTS =
       new AbortGuardConfig(true, ResetPolicy.DEFERRED, Duration.ofSeconds(10), 1024, true);
-
-  private static final Pattern DURATION = Pattern.compile("(\\d{1,12})(ms|s|m|h)");
 
   private final boolean enabled;
   private final ResetPolicy reset;
@@ -41,7 +45,7 @@ public final class AbortGuardConfig {
       boolean enabled, ResetPolicy reset, Duration resetGrace, int lingeringMax, boolean trailersOnly) {
     this.enabled = enabled;
     this.reset = Objects.requireNonNull(reset, "reset");
-    this.resetGrace = requirePositive(RESET_GRACE, resetGrace);
+    this.resetGrace = requireGraceInRange(resetGrace);
     this.lingeringMax = requireAtLeastOne(LINGERING_MAX, lingeringMax);
     this.trailersOnly = trailersOnly;
   }
@@ -117,6 +121,9 @@ public final class AbortGuardConfig {
   }
 
   static String format(Duration duration) {
+    if (duration.getNano() % 1_000_000 != 0) {
+      return duration.toNanos() + "ns";
+    }
     long millis = duration.toMillis();
     if (millis % 60_000 == 0) {
       return millis / 60_000 + "m";
@@ -142,9 +149,8 @@ public final class AbortGuardConfig {
 
   private static Duration parseDuration(String property, String text) {
     Matcher m = DURATION.matcher(text.trim().toLowerCase(Locale.ROOT));
-    String allowed = "a positive duration such as 250ms, 10s, 1m or 1h";
     if (!m.matches()) {
-      throw invalid(property, text, allowed);
+      throw invalid(property, text, GRACE_ALLOWED);
     }
     long amount = Long.parseLong(m.group(1));
     Duration duration;
@@ -162,8 +168,8 @@ public final class AbortGuardConfig {
         duration = Duration.ofHours(amount);
         break;
     }
-    if (duration.isZero()) {
-      throw invalid(property, text, allowed);
+    if (duration.compareTo(MIN_GRACE) < 0 || duration.compareTo(MAX_GRACE) > 0) {
+      throw invalid(property, text, GRACE_ALLOWED);
     }
     return duration;
   }
@@ -181,10 +187,11 @@ public final class AbortGuardConfig {
     throw invalid(LINGERING_MAX, text, allowed);
   }
 
-  private static Duration requirePositive(String property, Duration value) {
-    Objects.requireNonNull(value, property);
-    if (value.isNegative() || value.isZero()) {
-      throw invalid(property, value.toString(), "a positive duration");
+  // The grace becomes nanoseconds per connection; bounding it keeps that exact and sane.
+  private static Duration requireGraceInRange(Duration value) {
+    Objects.requireNonNull(value, RESET_GRACE);
+    if (value.compareTo(MIN_GRACE) < 0 || value.compareTo(MAX_GRACE) > 0) {
+      throw invalid(RESET_GRACE, value.toString(), GRACE_ALLOWED);
     }
     return value;
   }

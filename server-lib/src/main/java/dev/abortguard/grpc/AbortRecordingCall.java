@@ -78,7 +78,9 @@ final class AbortRecordingCall<ReqT, RespT> extends SimpleForwardingServerCall<R
   }
 
   private void recordAbort(Status.Code code, boolean heldBack) {
-    boolean streaming = !peerHalfClosed;
+    // A unary or server-streaming client sends END_STREAM with its one message; the call may
+    // just not have been told yet. Only a client-streaming peer can still be sending.
+    boolean streaming = !peerHalfClosed && !getMethodDescriptor().getType().clientSendsOneMessage();
     metrics.onAbort(
         getMethodDescriptor(),
         code,

@@ -1,0 +1,159 @@
+package dev.abortguard.sample;
+
+import java.util.HashSet;
+import java.util.Objects;
+import java.util.Set;
+import java.util.function.Function;
+
+/**
+ * What a {@link SampleServer} binds and how its guard is configured; immutable, parsed from the
+ * command line by {@link #parse}.
+ */
+public final class Options {
+  static final String DEFAULT_HOST = "127.0.0.1";
+  static final int DEFAULT_PORT = 50051;
+  /** {@link #metricsPort()} when there is no metrics endpoint. */
+  public static final int NO_METRICS = -1;
+
+  /** The command line's syntax, for error messages. */
+  public static final String USAGE =
+      "usage: java [-Dabortguard.<setting>=<value> ...] -jar sample-server.jar"
+          + " [--port <port>] [--metrics-port <port>] [--host <address>]\n"
+          + "  --port <port>          gRPC port, 0 picks a free one (default " + DEFAULT_PORT + ")\n"
+          + "  --metrics-port <port>  serve Prometheus metrics at http://<address>:<port>/metrics,"
+          + " 0 picks a free port (default: no metrics endpoint)\n"
+          + "  --host <address>       address to bind (default " + DEFAULT_HOST + ")\n"
+          + "  abortguard settings: abortguard.enabled, abortguard.reset, abortguard.reset.grace,"
+          + " abortguard.lingering.max, abortguard.trailersOnly";
+
+  private final String host;
+  private final int port;
+  private final int metricsPort;
+  private final Function<String, String> guardProperties;
+
+  private Options(String host, int port, int metricsPort, Function<String, String> guardProperties) {
+    this.host = host;
+    this.port = port;
+    this.metricsPort = metricsPort;
+    this.guardProperties = guardProperties;
+  }
+
+  /** 127.0.0.1:50051, no metrics endpoint, guard settings from the system properties. */
+  public static Options defaults() {
+    return new Options(DEFAULT_HOST, DEFAULT_PORT, NO_METRICS, System::getProperty);
+  }
+
+  /**
+   * Parses {@code --port N}, {@code --metrics-port N} and {@code --host ADDRESS} (each also as
+   * {@code --flag=value}, each at most once) over {@link #defaults()}.
+   *
+   * @throws IllegalArgumentException saying what is wrong: an unknown flag, a missing value, a
+   *     repeated flag or a port that is not a number from 0 to 65535
+   */
+  public static Options parse(String... args) {
+    Options options = defaults();
+    Set<String> seen = new HashSet<>();
+    for (int i = 0; i < args.length; i++) {
+      String arg = args[i];
+      String flag = arg;
+      String value = null;
+      int eq = arg.indexOf('=');
+      if (arg.startsWith("--") && eq > 0) {
+        flag = arg.substring(0, eq);
+        value = arg.substring(eq + 1);
+      }
+      if (!flag.equals("--port") && !flag.equals("--metrics-port") && !flag.equals("--host")) {
+        throw new IllegalArgumentException("unknown argument '" + arg + "'"
+            + (arg.startsWith("-D") ? " (system properties go before -jar)" : ""));
+      }
+      if (!seen.add(flag)) {
+        throw new IllegalArgumentException(flag + " given more than once");
+      }
+      if (value == null) {
+        if (i + 1 == args.length) {
+          throw new IllegalArgumentException(flag + " needs a value");
+        }
+        value = args[++i];
+      }
+      switch (flag) {
+        case "--port":
+          options = options.withPort(parsePort(flag, value));
+          break;
+        case "--metrics-port":
+          options = options.withMetricsPort(parsePort(flag, value));
+          break;
+        default:
+          if (value.trim().isEmpty()) {
+            throw new IllegalArgumentException("--host needs an address");
+          }
+          options = options.withHost(value.trim());
+          break;
+      }
+    }
+    return options;
+  }
+
+  public String host() {
+    return host;
+  }
+
+  /** The gRPC port; 0 picks a free one. */
+  public int port() {
+    return port;
+  }
+
+  /** The metrics port, 0 to pick a free one, or {@link #NO_METRICS}. */
+  public int metricsPort() {
+    return metricsPort;
+  }
+
+  /** Where the guard's unset options are read (a property name to its value, or null). */
+  public Function<String, String> guardProperties() {
+    return guardProperties;
+  }
+
+  public Options withHost(String host) {
+    return new Options(Objects.requireNonNull(host, "host"), port, metricsPort, guardProperties);
+  }
+
+  public Options withPort(int port) {
+    return new Options(host, checkPort("port", port), metricsPort, guardProperties);
+  }
+
+  /** Serves metrics on {@code metricsPort} (0 picks a free one), or not at all with {@link #NO_METRICS}. */
+  public Options withMetricsPort(int metricsPort) {
+    if (metricsPort != NO_METRICS) {
+      checkPort("metricsPort", metricsPort);
+    }
+    return new Options(host, port, metricsPort, guardProperties);
+  }
+
+  /** Reads the guard's {@code abortguard.*} settings from {@code properties} instead of system properties. */
+  public Options withGuardProperties(Function<String, String> properties) {
+    return new Options(host, port, metricsPort, Objects.requireNonNull(properties, "properties"));
+  }
+
+  @Override
+  public String toString() {
+    return "Options{host=" + host + ", port=" + port + ", metricsPort=" + metricsPort + "}";
+  }
+
+  private static int parsePort(String flag, String text) {
+    try {
+      int port = Integer.parseInt(text.trim());
+      if (port >= 0 && port <= 65535) {
+        return port;
+      }
+    } catch (NumberFormatException e) {
+      // reported below with the flag's name
+    }
+    throw new IllegalArgumentException(flag + ": '" + text + "' is not a port number from 0 to 65535");
+  }
+
+  private static int checkPort(String name, int port) {
+    if (port < 0 || port > 65535) {
+      throw new IllegalArgumentException(name + " " + port + " is not from 0 to 65535");
+    }
+    return port;
+  }
+}

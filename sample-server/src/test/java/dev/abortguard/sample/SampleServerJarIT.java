@@ -1,0 +1,163 @@
+package dev.abortguard.sample;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import io.grpc.ManagedChannel;
+import io.grpc.Status;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Runs the fat jar built by {@code package} as its own process, as users and scripts do. */
+class SampleServerJarIT {
+  private static final Duration STARTUP_TIMEOUT = Duration.ofSeconds(30);
+  private static final Duration EXIT_TIMEOUT = Duration.ofSeconds(20);
+  private static final Pattern STARTUP_LINE =
+      Pattern.compile("abortguard sample server listening on 127\\.0\\.0\\.1:(\\d+) \\((.*)\\)");
+  /** Marks the end of the process's stdout in the line queue. */
+  private static final String EOF = new String("<eof>");
+
+  @TempDir Path tempDir;
+
+  @Test
+  void startsPrintsItsPortAndAbortsACall() throws Exception {
+    Process process = start(List.of("--port", "0"), List.of("-Dio.netty.leakDetection.level=paranoid"));
+    try {
+      BlockingQueue<String> stdout = lines(process);
+      Matcher startup = awaitStartupLine(process, stdout);
+      assertEquals(
+          "reset=deferred grace=10s lingering.max=1024 trailersOnly=true", startup.group(2), startup.group());
+      int port = Integer.parseInt(startup.group(1));
+
+      ManagedChannel channel = DemoCalls.channel(port);
+      try {
+        Status status =
+            DemoCalls.bidiStillStreaming(channel, DemoCalls.abortWith("PERMISSION_DENIED")).await();
+        assertEquals(Status.Code.PERMISSION_DENIED, status.getCode());
+        assertEquals("aborted by demo server", status.getDescription());
+      } finally {
+        DemoCalls.shutdown(channel);
+      }
+
+      process.destroy(); // SIGTERM: the shutdown hook stops the server gracefully
+      assertTrue(process.waitFor(EXIT_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS),
+          "server did not exit within " + EXIT_TIMEOUT + " of SIGTERM; stderr:\n" + stderr());
+    } finally {
+      stop(process);
+    }
+  }
+
+  @Test
+  void badArgumentExitsWithUsage() throws Exception {
+    Process process = start(List.of("--port", "fifty"), List.of());
+    try {
+      assertEquals(2, awaitExit(process));
+      String stderr = stderr();
+      assertTrue(stderr.contains("--port: 'fifty' is not a port number"), stderr);
+      assertTrue(stderr.contains("usage: "), stderr);
+    } finally {
+      stop(process);
+    }
+  }
+
+  @Test
+  void badGuardSettingExitsNamingTheProperty() throws Exception {
+    Process process = start(List.of("--port", "0"), List.of("-Dabortguard.reset.grace=soon"));
+    try {
+      assertEquals(2, awaitExit(process));
+      String stderr = stderr();
+      assertTrue(stderr.contains("abortguard.reset.grace"), stderr);
+    } finally {
+      stop(process);
+    }
+  }
+
+  private Process start(List<String> args, List<String> jvmOptions) throws IOException {
+    Path jar = Path.of(System.getProperty("sample-server.jar", "target/sample-server.jar"));
+    assertTrue(Files.isRegularFile(jar), jar + " is missing: run `mvn package` first");
+    List<String> command = new ArrayList<>();
+    command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+    command.addAll(jvmOptions);
+    command.add("-jar");
+    command.add(jar.toString());
+    command.addAll(args);
+    return new ProcessBuilder(command)
+        .redirectInput(ProcessBuilder.Redirect.PIPE)
+        .redirectError(tempDir.resolve("stderr.txt").toFile())
+        .start();
+  }
+
+  /** The process's stdout, line by line, ending with {@link #EOF}. */
+  private static BlockingQueue<String> lines(Process process) {
+    BlockingQueue<String> lines = new LinkedBlockingQueue<>();
+    Thread reader = new Thread(() -> {
+      try (BufferedReader in = new BufferedReader(
+          new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
+        for (String line = in.readLine(); line != null; line = in.readLine()) {
+          lines.add(line);
+        }
+      } catch (IOException e) {
+        // the process is gone; EOF below says so
+      } finally {
+        lines.add(EOF);
+      }
+    }, "sample-server-stdout");
+    reader.setDaemon(true);
+    reader.start();
+    return lines;
+  }
+
+  private Matcher awaitStartupLine(Process process, BlockingQueue<String> stdout) throws Exception {
+    long deadline = System.nanoTime() + STARTUP_TIMEOUT.toNanos();
+    List<String> seen = new ArrayList<>();
+    while (true) {
+      String line = stdout.poll(deadline - System.nanoTime(), TimeUnit.NANOSECONDS);
+      if (line == null || line == EOF) {
+        fail((line == null ? "no start-up line within " + STARTUP_TIMEOUT : "server exited: " + process.waitFor())
+            + "\nstdout: " + seen + "\nstderr:\n" + stderr());
+      }
+      Matcher matcher = STARTUP_LINE.matcher(line);
+      if (matcher.matches()) {
+        return matcher;
+      }
+      seen.add(line);
+    }
+  }
+
+  private int awaitExit(Process process) throws Exception {
+    if (!process.waitFor(STARTUP_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)) {
+      fail("process did not exit within " + STARTUP_TIMEOUT + "; stderr:\n" + stderr());
+    }
+    return process.exitValue();
+  }
+
+  private String stderr() throws IOException {
+    Path file = tempDir.resolve("stderr.txt");
+    return Files.exists(file) ? Files.readString(file) : "";
+  }
+
+  /** Kills exactly this process if it is still running, and waits for it. */
+  private static void stop(Process process) throws InterruptedException {
+    if (process.isAlive()) {
+      process.destroyForcibly();
+      if (!process.waitFor(EXIT_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)) {
+        fail("process " + process.pid() + " survived destroyForcibly");
+      }
+    }
+  }
+}

@@ -1,0 +1,115 @@
+package dev.abortguard.sample.e2e;
+
+import static org.junit.jupiter.api.Assertions.fail;
+
+import java.io.File;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Assumptions;
+
+/**
+ * Finds the outside tools the end-to-end tests drive (haproxy, Debian's python3 with grpcio and h2,
+ * our Python scripts, the sample server's fat jar) and skips the tests, or fails them when
+ * {@code CI=true}, if one is missing.
+ */
+final class E2eTools {
+  /** Debian's interpreter: python3-grpcio and python3-h2 are installed for it, not for pyenv's. */
+  static final Path PYTHON = Path.of("/usr/bin/python3");
+  static final String INSTALL_HINT = "apt-get install haproxy python3-grpcio python3-h2";
+  private static final long PROBE_TIMEOUT_SECONDS = 30;
+
+  private E2eTools() {}
+
+  /** Skips (or, with {@code CI=true}, fails) the calling test unless haproxy and the Python modules exist. */
+  static void requireProxyTools() {
+    List<String> missing = new ArrayList<>();
+    if (haproxy() == null) {
+      missing.add("haproxy (not on PATH, /usr/sbin or /usr/local/sbin)");
+    }
+    if (!Files.isExecutable(PYTHON)) {
+      missing.add(PYTHON + "");
+    } else if (!probe(PYTHON.toString(), "-c", "import grpc, h2")) {
+      missing.add("the grpc and h2 modules for " + PYTHON);
+    }
+    if (!missing.isEmpty()) {
+      String message = "end-to-end proxy tests need " + String.join(", ", missing) + ": " + INSTALL_HINT;
+      if ("true".equalsIgnoreCase(System.getenv("CI"))) {
+        fail(message + " (CI=true: failing instead of skipping)");
+      }
+      Assumptions.abort(message);
+    }
+  }
+
+  /** The haproxy executable, or null. */
+  static Path haproxy() {
+    List<String> dirs = new ArrayList<>(List.of(System.getenv().getOrDefault("PATH", "").split(File.pathSeparator)));
+    dirs.add("/usr/sbin");
+    dirs.add("/usr/local/sbin");
+    for (String dir : dirs) {
+      if (!dir.isEmpty() && Files.isExecutable(Path.of(dir, "haproxy"))) {
+        return Path.of(dir, "haproxy");
+      }
+    }
+    return null;
+  }
+
+  /** One of the scripts in {@code src/test/python}. */
+  static Path script(String name) {
+    Path path = Path.of(System.getProperty("basedir", "."), "src", "test", "python", name);
+    if (!Files.isRegularFile(path)) {
+      fail(path.toAbsolutePath() + " is missing");
+    }
+    return path;
+  }
+
+  /** The fat jar {@code package} builds. */
+  static Path sampleServerJar() {
+    Path jar = Path.of(System.getProperty("sample-server.jar", "target/sample-server.jar"));
+    if (!Files.isRegularFile(jar)) {
+      fail(jar.toAbsolutePath() + " is missing: run `./mvnw -pl sample-server -am package` first");
+    }
+    return jar;
+  }
+
+  /** A port that was free on 127.0.0.1 a moment ago (callers retry if someone takes it meanwhile). */
+  static int freePort() throws IOException {
+    try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+      return socket.getLocalPort();
+    }
+  }
+
+  /** A file's text, or a note saying why there is none. */
+  static String readQuietly(Path file) {
+    try {
+      return Files.readString(file, StandardCharsets.UTF_8);
+    } catch (IOException e) {
+      return "(cannot read " + file + ": " + e + ")";
+    }
+  }
+
+  private static boolean probe(String... command) {
+    try {
+      Process process = new ProcessBuilder(command)
+          .redirectErrorStream(true)
+          .redirectOutput(ProcessBuilder.Redirect.DISCARD)
+          .start();
+      if (!process.waitFor(PROBE_TIMEOUT_SECONDS, TimeUnit.SECONDS)) {
+        process.destroyForcibly();
+        return false;
+      }
+      return process.exitValue() == 0;
+    } catch (IOException e) {
+      return false;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return false;
+    }
+  }
+}
