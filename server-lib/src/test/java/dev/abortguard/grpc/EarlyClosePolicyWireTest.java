@@ -1,0 +1,193 @@
+package dev.abortguard.grpc;
+
+import static dev.abortguard.testing.RawHttp2Client.CANCEL;
+import static dev.abortguard.testing.RawHttp2Client.HEADERS;
+import static dev.abortguard.testing.RawHttp2Client.NO_ERROR;
+import static dev.abortguard.testing.RawHttp2Client.RST_STREAM;
+import static dev.abortguard.testing.RawHttp2Client.STREAM_CLOSED;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.abortguard.ResetPolicy;
+import dev.abortguard.core.ReleaseCause;
+import dev.abortguard.testing.RawHttp2Client;
+import dev.abortguard.testing.RawHttp2Client.Frame;
+import dev.abortguard.testing.TestServers;
+import io.grpc.MethodDescriptor;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * Each reset policy × call shape × peer behaviour, on the wire: the frames a raw HTTP/2 client
+ * receives after the server aborts a call at once, when they arrive, and what the metrics say.
+ */
+class EarlyClosePolicyWireTest {
+  static final Duration GRACE = Duration.ofMillis(400);
+  static final Duration WAIT = Duration.ofSeconds(5);
+
+  /** What the raw client does once it has the trailers (or, for HALF_CLOSES_FIRST, before). */
+  enum Peer {
+    KEEPS_SENDING,
+    IDLE,
+    HALF_CLOSES_FIRST,
+    RESETS_FIRST
+  }
+
+  static final List<MethodDescriptor<byte[], byte[]>> SHAPES =
+      List.of(TestServers.UNARY, TestServers.CLIENT_STREAM, TestServers.BIDI);
+
+  static final Map<ResetPolicy, GuardedTestServer> servers = new java.util.EnumMap<>(ResetPolicy.class);
+
+  @BeforeAll
+  static void startServers() {
+    for (ResetPolicy policy : ResetPolicy.values()) {
+      servers.put(policy, GuardedTestServer.start(b -> b.reset(policy).resetGrace(GRACE)));
+    }
+  }
+
+  @AfterAll
+  static void stopServers() {
+    servers.values().forEach(GuardedTestServer::close);
+  }
+
+  static Stream<Arguments> matrix() {
+    List<Arguments> cases = new ArrayList<>();
+    for (ResetPolicy policy : ResetPolicy.values()) {
+      for (MethodDescriptor<byte[], byte[]> shape : SHAPES) {
+        for (Peer peer : Peer.values()) {
+          cases.add(Arguments.of(policy, shape.getBareMethodName(), peer));
+        }
+      }
+    }
+    return cases.stream();
+  }
+
+  @ParameterizedTest(name = "{0} {1} peer {2}")
+  @MethodSource("matrix")
+  void abortThenPeer(ResetPolicy policy, String shape, Peer peer) {
+    GuardedTestServer server = servers.get(policy);
+    double releasedBefore = server.releasedTotal();
+    double causeBefore = server.released(expectedCause(policy, peer));
+    try (RawHttp2Client client = server.connect()) {
+      int stream = client.startCall("/" + TestServers.SERVICE + "/" + shape,
+          Map.of(TestServers.ABORT_HEADER, "PERMISSION_DENIED"), peer == Peer.HALF_CLOSES_FIRST);
+      Frame trailers = client.awaitFrame(stream, HEADERS, WAIT);
+      assertTrailersOnly(client, stream, trailers);
+
+      switch (peer) {
+        case KEEPS_SENDING:
+          for (int i = 0; i < 3; i++) {
+            client.sendMessage(stream, ("after trailers " + i).getBytes(StandardCharsets.UTF_8), false);
+          }
+          expectPolicyReset(policy, client, stream, trailers);
+          break;
+        case IDLE:
+          expectPolicyReset(policy, client, stream, trailers);
+          break;
+        case HALF_CLOSES_FIRST:
+          // The stream closed with the trailers: nothing lingers, nothing is reset.
+          client.assertNoFrame(rstOn(stream), GRACE.plusMillis(200));
+          break;
+        case RESETS_FIRST:
+          client.sendRstStream(stream, CANCEL);
+          if (policy == ResetPolicy.IMMEDIATE) {
+            expectImmediateReset(client, stream, trailers);
+          } else {
+            client.assertNoFrame(rstOn(stream), GRACE.plusMillis(200));
+          }
+          break;
+        default:
+          throw new AssertionError(peer);
+      }
+
+      if (policy == ResetPolicy.NEVER && (peer == Peer.KEEPS_SENDING || peer == Peer.IDLE)) {
+        // Still lingering: only the peer ends it.
+        GuardedTestServer.sync(client);
+        assertEquals(1, server.lingering(), "lingering under never\n" + client.describeFrames());
+        client.sendData(stream, new byte[0], true);
+        client.assertNoFrame(rstOn(stream), Duration.ofMillis(100));
+      }
+      GuardedTestServer.sync(client);
+      assertEquals(0, server.lingering(), "lingering\n" + client.describeFrames());
+      double expectedReleases = peer == Peer.HALF_CLOSES_FIRST ? 0 : 1;
+      assertEquals(expectedReleases, server.releasedTotal() - releasedBefore,
+          "released, all causes\n" + client.describeFrames());
+      assertEquals(expectedReleases, server.released(expectedCause(policy, peer)) - causeBefore,
+          "released{cause=" + expectedCause(policy, peer).tagValue() + "}\n" + client.describeFrames());
+    }
+  }
+
+  static ReleaseCause expectedCause(ResetPolicy policy, Peer peer) {
+    if (policy == ResetPolicy.IMMEDIATE) {
+      return ReleaseCause.IMMEDIATE;
+    }
+    switch (peer) {
+      case RESETS_FIRST:
+        return ReleaseCause.PEER_RESET;
+      case HALF_CLOSES_FIRST:
+        return ReleaseCause.PEER_END_STREAM; // counted 0 times: the stream never lingers
+      default:
+        return policy == ResetPolicy.DEFERRED ? ReleaseCause.GRACE_EXPIRED : ReleaseCause.PEER_END_STREAM;
+    }
+  }
+
+  /** The server's frames after the trailers of an abort whose peer stays open. */
+  static void expectPolicyReset(ResetPolicy policy, RawHttp2Client client, int stream, Frame trailers) {
+    switch (policy) {
+      case DEFERRED: {
+        client.assertNoFrame(rstOn(stream), GRACE.minusMillis(100));
+        Frame rst = client.awaitFrame(rstOn(stream), GRACE.plus(WAIT));
+        assertEquals(NO_ERROR, rst.errorCode(), client.describeFrames());
+        long afterTrailers = rst.receivedNanos() - trailers.receivedNanos();
+        assertTrue(afterTrailers >= GRACE.toNanos() - TimeUnit.MILLISECONDS.toNanos(20),
+            "reset " + TimeUnit.NANOSECONDS.toMillis(afterTrailers) + " ms after the trailers, grace "
+                + GRACE.toMillis() + " ms\n" + client.describeFrames());
+        break;
+      }
+      case NEVER:
+        client.assertNoFrame(rstOn(stream), GRACE.multipliedBy(2));
+        break;
+      case IMMEDIATE:
+        expectImmediateReset(client, stream, trailers);
+        break;
+      default:
+        throw new AssertionError(policy);
+    }
+  }
+
+  static void expectImmediateReset(RawHttp2Client client, int stream, Frame trailers) {
+    Frame rst = client.awaitFrame(rstOn(stream), WAIT);
+    assertEquals(NO_ERROR, rst.errorCode(), client.describeFrames());
+    assertEquals(trailers.readBatch(), rst.readBatch(),
+        "RST_STREAM must leave in the trailers' flush\n" + client.describeFrames());
+    // DATA the peer sends after the reset is answered by Netty with RST(STREAM_CLOSED); the
+    // guard itself resets once.
+    client.assertNoFrame(f -> f.type() == RST_STREAM && f.streamId() == stream && f != rst
+        && f.errorCode() != STREAM_CLOSED, Duration.ofMillis(100));
+  }
+
+  /** One HEADERS frame with END_STREAM, the real status, and nothing before it on the stream. */
+  static void assertTrailersOnly(RawHttp2Client client, int stream, Frame trailers) {
+    String frames = client.describeFrames();
+    assertTrue(trailers.endStream(), "trailers-only HEADERS carries END_STREAM\n" + frames);
+    assertEquals("200", trailers.header(":status"), frames);
+    assertEquals("application/grpc", trailers.header("content-type"), frames);
+    assertEquals("7", trailers.header("grpc-status"), frames);
+    assertEquals(TestServers.ABORT_DESCRIPTION, trailers.header("grpc-message"), frames);
+    assertEquals(trailers, client.frames(stream).get(0), "the trailers are the stream's first frame\n" + frames);
+  }
+
+  static java.util.function.Predicate<Frame> rstOn(int stream) {
+    return f -> f.type() == RST_STREAM && f.streamId() == stream;
+  }
+}
