@@ -9,6 +9,7 @@ import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -91,6 +92,26 @@ final class E2eTools {
       return Files.readString(file, StandardCharsets.UTF_8);
     } catch (IOException e) {
       return "(cannot read " + file + ": " + e + ")";
+    }
+  }
+
+  /**
+   * Stops exactly {@code process}: SIGTERM, then SIGKILL if it has not exited within {@code
+   * timeout}; waits, bounded, for it to exit. An interrupt is kept for the caller.
+   */
+  static void stop(Process process, Duration timeout) {
+    if (!process.isAlive()) {
+      return;
+    }
+    process.destroy();
+    try {
+      if (!process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
+        process.destroyForcibly();
+        process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS);
+      }
+    } catch (InterruptedException e) {
+      process.destroyForcibly();
+      Thread.currentThread().interrupt();
     }
   }
 

@@ -107,15 +107,8 @@ final class HaproxyProcess implements AutoCloseable {
 
   /** Stops exactly this HAProxy (SIGTERM, then SIGKILL) and waits, bounded, for it to exit. */
   @Override
-  public void close() throws InterruptedException {
-    if (!process.isAlive()) {
-      return;
-    }
-    process.destroy();
-    if (!process.waitFor(STOP_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)) {
-      process.destroyForcibly();
-      process.waitFor(STOP_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
-    }
+  public void close() {
+    E2eTools.stop(process, STOP_TIMEOUT);
   }
 
   /**

@@ -79,13 +79,13 @@ final class SampleServerProcess implements AutoCloseable {
     try {
       line = firstLine.get(STARTUP_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
     } catch (ExecutionException | TimeoutException e) {
-      stop(process);
+      E2eTools.stop(process, STOP_TIMEOUT);
       throw new IllegalStateException("sample server " + command + " printed no start-up line within "
           + STARTUP_TIMEOUT + " (" + e + "); stderr:\n" + E2eTools.readQuietly(stderr), e);
     }
     Matcher matcher = line == null ? null : STARTUP_LINE.matcher(line);
     if (matcher == null || !matcher.matches()) {
-      stop(process);
+      E2eTools.stop(process, STOP_TIMEOUT);
       throw new IllegalStateException("unexpected start-up line '" + line + "' from " + command
           + "; stderr:\n" + E2eTools.readQuietly(stderr));
     }
@@ -127,19 +127,8 @@ final class SampleServerProcess implements AutoCloseable {
 
   /** Stops exactly this server: SIGTERM (a graceful shutdown), SIGKILL if it takes too long. */
   @Override
-  public void close() throws InterruptedException {
-    stop(process);
-  }
-
-  private static void stop(Process process) throws InterruptedException {
-    if (!process.isAlive()) {
-      return;
-    }
-    process.destroy();
-    if (!process.waitFor(STOP_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)) {
-      process.destroyForcibly();
-      process.waitFor(STOP_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
-    }
+  public void close() {
+    E2eTools.stop(process, STOP_TIMEOUT);
   }
 
   /** Copies the server's stdout to a file, completing {@code firstLine} with its first line (null at EOF). */
