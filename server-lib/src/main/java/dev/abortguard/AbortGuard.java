@@ -65,8 +65,8 @@ public final class AbortGuard {
    * the reset policy. Call it after configuring security and after your own {@code intercept(...)}
    * calls, so that the guard sees aborts made by your interceptors.
    *
-   * @throws IllegalStateException if the builder was made from {@link ServerCredentials}: use
-   *     {@link #wrap(ServerCredentials)} for those
+   * @throws IllegalStateException if the builder was made from {@link ServerCredentials} (use
+   *     {@link #wrap(ServerCredentials)} for those), or already has a guard
    */
   public NettyServerBuilder install(NettyServerBuilder builder) {
     Objects.requireNonNull(builder, "builder");
@@ -190,7 +190,10 @@ public final class AbortGuard {
       if (trailersOnly != null) {
         config = config.withTrailersOnly(trailersOnly);
       }
-      GuardMetrics metrics = meterRegistry == null ? GuardMetrics.NONE : GuardMetrics.micrometer(meterRegistry);
+      // A disabled guard registers no meters either: it installs nothing at all.
+      GuardMetrics metrics = meterRegistry == null || !config.enabled()
+          ? GuardMetrics.NONE
+          : GuardMetrics.micrometer(meterRegistry);
       return new AbortGuard(config, metrics);
     }
 

@@ -34,7 +34,8 @@ public final class GuardedNegotiators {
    * Wraps the negotiator factory {@code builder} has now (plaintext, or TLS from {@code
    * sslContext}/{@code useTransportSecurity}) so its connections carry the guard.
    *
-   * @throws IllegalStateException if the builder was made from {@link ServerCredentials}
+   * @throws IllegalStateException if the builder was made from {@link ServerCredentials}, or
+   *     already has a guard
    */
   public static void install(NettyServerBuilder builder, AbortGuardConfig config, LingeringStreamListener listener) {
     // NettyServerBuilder has no getter for its negotiator factory; read the field, turn the
@@ -44,7 +45,7 @@ public final class GuardedNegotiators {
     }
     Object factory = read(builder, "protocolNegotiatorFactory");
     if (factory instanceof GuardedServerFactory) {
-      return;
+      throw new IllegalStateException("abortguard is already installed on this NettyServerBuilder");
     }
     ServerCredentials current = credentialsOf(factory);
     InternalProtocolNegotiator.ServerFactory delegate = InternalNettyServerCredentials.toNegotiator(current);
