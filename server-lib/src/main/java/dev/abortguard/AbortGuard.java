@@ -3,10 +3,14 @@ package dev.abortguard;
 import dev.abortguard.grpc.AbortInterceptor;
 import dev.abortguard.grpc.GuardedNegotiators;
 import dev.abortguard.metrics.GuardMetrics;
+import dev.abortguard.netty.EarlyCloseFrameHandler;
 import io.grpc.ServerCredentials;
 import io.grpc.ServerInterceptor;
 import io.grpc.netty.NettyServerBuilder;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.netty.channel.ChannelHandler;
+import io.netty.channel.ChannelHandlerAdapter;
+import io.netty.channel.ChannelHandlerContext;
 import java.time.Duration;
 import java.util.Objects;
 import java.util.function.Function;
@@ -108,6 +112,27 @@ public final class AbortGuard {
       return PassThroughInterceptor.INSTANCE;
     }
     return interceptor;
+  }
+
+  /**
+   * A new handler for one connection of a server built on Netty's {@code Http2FrameCodec}: add it
+   * between the codec and the {@code Http2MultiplexHandler}, e.g. in a {@code ChannelInitializer}:
+   * {@code pipeline.addLast(codec, guard.http2FrameCodecHandler(), new Http2MultiplexHandler(child))}.
+   * A disabled guard returns a handler that removes itself.
+   */
+  public ChannelHandler http2FrameCodecHandler() {
+    if (!config.enabled()) {
+      return new SelfRemovingHandler();
+    }
+    return new EarlyCloseFrameHandler(config, metrics);
+  }
+
+  /** What a disabled guard puts in a pipeline: it takes itself out again. */
+  private static final class SelfRemovingHandler extends ChannelHandlerAdapter {
+    @Override
+    public void handlerAdded(ChannelHandlerContext ctx) {
+      ctx.pipeline().remove(this);
+    }
   }
 
   /** Builds an {@link AbortGuard}; unset options come from the {@code abortguard.*} properties. */

@@ -83,6 +83,11 @@ public final class ConnectionGuard {
     }
   }
 
+  /** Whether {@code streamId} is lingering. */
+  public boolean isLingering(int streamId) {
+    return tracker.isLingering(streamId);
+  }
+
   /** Streams lingering on this connection. */
   public int lingeringCount() {
     return tracker.lingeringCount();
