@@ -1,0 +1,161 @@
+package dev.abortguard.shaded;
+
+import static dev.abortguard.testing.RawHttp2Client.GOAWAY;
+import static dev.abortguard.testing.RawHttp2Client.HEADERS;
+import static dev.abortguard.testing.RawHttp2Client.NO_ERROR;
+import static dev.abortguard.testing.RawHttp2Client.RST_STREAM;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.abortguard.AbortGuard;
+import dev.abortguard.ResetPolicy;
+import dev.abortguard.testing.RawHttp2Client;
+import dev.abortguard.testing.RawHttp2Client.Frame;
+import dev.abortguard.testing.TestServers;
+import dev.abortguard.testing.TestTls;
+import io.grpc.InsecureServerCredentials;
+import io.grpc.Server;
+import io.grpc.netty.shaded.io.grpc.netty.GrpcSslContexts;
+import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Predicate;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+import org.junit.jupiter.api.Test;
+
+/** The relocated guard in a grpc-netty-shaded server: each policy, TLS, credentials, shutdown. */
+class ShadedServerWireTest {
+  static final Duration GRACE = Duration.ofMillis(300);
+  static final Duration WAIT = Duration.ofSeconds(5);
+  static final Map<String, String> ABORT = Map.of(TestServers.ABORT_HEADER, "PERMISSION_DENIED");
+  static final String BIDI = TestServers.path(TestServers.BIDI);
+
+  final SimpleMeterRegistry registry = new SimpleMeterRegistry();
+
+  AbortGuard guard(ResetPolicy policy, Duration grace) {
+    return AbortGuard.builder().properties(n -> null).reset(policy).resetGrace(grace).meterRegistry(registry).build();
+  }
+
+  static NettyServerBuilder plaintext() {
+    return NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0)).addService(TestServers.echoService());
+  }
+
+  static Server start(NettyServerBuilder builder) throws IOException {
+    return builder.build().start();
+  }
+
+  static void stop(Server server) throws InterruptedException {
+    server.shutdownNow();
+    assertTrue(server.awaitTermination(5, TimeUnit.SECONDS));
+  }
+
+  static Predicate<Frame> rstOn(int stream) {
+    return f -> f.type() == RST_STREAM && f.streamId() == stream;
+  }
+
+  double released(String cause) {
+    return registry.get("grpc.server.streams.released").tag("cause", cause).counter().count();
+  }
+
+  /** Opens an aborted bidi call the client leaves open; returns its trailers. */
+  static Frame abortedCall(RawHttp2Client client) {
+    int stream = client.startCall(BIDI, ABORT, false);
+    Frame trailers = client.awaitFrame(stream, HEADERS, WAIT);
+    assertTrue(trailers.endStream(), client.describeFrames());
+    assertEquals("7", trailers.header("grpc-status"), client.describeFrames());
+    return trailers;
+  }
+
+  @ParameterizedTest
+  @EnumSource(ResetPolicy.class)
+  void eachPolicyOnTheWire(ResetPolicy policy) throws Exception {
+    Server server = start(guard(policy, GRACE).install(plaintext()));
+    try (RawHttp2Client client = RawHttp2Client.connect("127.0.0.1", server.getPort())) {
+      Frame trailers = abortedCall(client);
+      int stream = trailers.streamId();
+      switch (policy) {
+        case IMMEDIATE: {
+          Frame rst = client.awaitFrame(rstOn(stream), WAIT);
+          assertEquals(NO_ERROR, rst.errorCode());
+          assertEquals(trailers.readBatch(), rst.readBatch(), client.describeFrames());
+          assertEquals(1, released("immediate"));
+          break;
+        }
+        case DEFERRED: {
+          client.assertNoFrame(rstOn(stream), GRACE.minusMillis(100));
+          Frame rst = client.awaitFrame(rstOn(stream), WAIT);
+          assertEquals(NO_ERROR, rst.errorCode());
+          assertTrue(rst.receivedNanos() - trailers.receivedNanos() >= GRACE.toNanos() - TimeUnit.MILLISECONDS.toNanos(20),
+              client.describeFrames());
+          assertEquals(1, released("grace_expired"));
+          break;
+        }
+        case NEVER:
+          client.assertNoFrame(rstOn(stream), GRACE.multipliedBy(2));
+          assertEquals(1, registry.get("grpc.server.streams.lingering").gauge().value());
+          break;
+        default:
+          throw new AssertionError(policy);
+      }
+      assertEquals(1, registry.get("grpc.server.aborts").tag("statusCode", "PERMISSION_DENIED").counter().count());
+    } finally {
+      stop(server);
+    }
+  }
+
+  @Test
+  void immediateOverTls() throws Exception {
+    NettyServerBuilder builder;
+    try (InputStream cert = TestTls.certificate();
+        InputStream key = TestTls.privateKey()) {
+      builder = plaintext().sslContext(GrpcSslContexts.forServer(cert, key).build());
+    }
+    Server server = start(guard(ResetPolicy.IMMEDIATE, GRACE).install(builder));
+    try (RawHttp2Client client = RawHttp2Client.connectTls("127.0.0.1", server.getPort())) {
+      Frame trailers = abortedCall(client);
+      Frame rst = client.awaitFrame(rstOn(trailers.streamId()), WAIT);
+      assertEquals(NO_ERROR, rst.errorCode());
+      assertEquals(trailers.readBatch(), rst.readBatch(), client.describeFrames());
+    } finally {
+      stop(server);
+    }
+  }
+
+  @Test
+  void wrappedCredentials() throws Exception {
+    AbortGuard guard = guard(ResetPolicy.IMMEDIATE, GRACE);
+    Server server = start(NettyServerBuilder
+        .forAddress(new InetSocketAddress("127.0.0.1", 0), guard.wrap(InsecureServerCredentials.create()))
+        .addService(TestServers.echoService())
+        .intercept(guard.interceptor()));
+    try (RawHttp2Client client = RawHttp2Client.connect("127.0.0.1", server.getPort())) {
+      Frame trailers = abortedCall(client);
+      Frame rst = client.awaitFrame(rstOn(trailers.streamId()), WAIT);
+      assertEquals(NO_ERROR, rst.errorCode());
+      assertEquals(1, released("immediate"));
+    } finally {
+      stop(server);
+    }
+  }
+
+  @Test
+  void shutdownIsNotHeldUpByAPassivePeer() throws Exception {
+    Server server = start(guard(ResetPolicy.DEFERRED, Duration.ofMinutes(1)).install(plaintext()));
+    try (RawHttp2Client client = RawHttp2Client.connect("127.0.0.1", server.getPort())) {
+      Frame trailers = abortedCall(client);
+      server.shutdown();
+      assertTrue(server.awaitTermination(5, TimeUnit.SECONDS), client.describeFrames());
+      client.awaitFrame(f -> f.type() == GOAWAY, WAIT);
+      assertEquals(NO_ERROR, client.awaitFrame(rstOn(trailers.streamId()), WAIT).errorCode());
+      assertEquals(1, released("shutdown"));
+    } finally {
+      stop(server);
+    }
+  }
+}
