@@ -9,6 +9,7 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import java.util.Map;
 import java.util.WeakHashMap;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -25,11 +26,14 @@ final class MicrometerGuardMetrics implements GuardMetrics {
    * so guards sharing a registry must share the number behind it.
    */
   private static final Map<MeterRegistry, AtomicLong> lingeringByRegistry = new WeakHashMap<>();
+  private static final int CODES = Status.Code.values().length;
 
   private final MeterRegistry registry;
   private final AtomicLong lingering;
   private final Counter[] released = new Counter[ReleaseCause.values().length];
   private final Timer lingerDuration;
+  /** Keyed by descriptor identity: a server has a fixed set of them. */
+  private final Map<MethodDescriptor<?, ?>, MethodMeters> byMethod = new ConcurrentHashMap<>();
 
   MicrometerGuardMetrics(MeterRegistry registry) {
     this.registry = registry;
@@ -60,28 +64,12 @@ final class MicrometerGuardMetrics implements GuardMetrics {
 
   @Override
   public void onAbort(MethodDescriptor<?, ?> method, Status.Code code, Peer peer, Response response) {
-    Counter.builder(ABORTS)
-        .description("Calls closed with a non-OK status before their first response message")
-        .tag("service", serviceName(method))
-        .tag("method", bareMethodName(method))
-        .tag("methodType", method.getType().name())
-        .tag("statusCode", code.name())
-        .tag("peer", peer.tagValue)
-        .tag("response", response.tagValue)
-        .register(registry)
-        .increment();
+    metersOf(method).abort(code, peer, response).increment();
   }
 
   @Override
   public void onMitigated(MethodDescriptor<?, ?> method, Status.Code code, Mitigation mitigation) {
-    Counter.builder(ABORTS_MITIGATED)
-        .description("Aborts whose wire form the guard changed")
-        .tag("service", serviceName(method))
-        .tag("method", bareMethodName(method))
-        .tag("statusCode", code.name())
-        .tag("mitigation", mitigation.tagValue)
-        .register(registry)
-        .increment();
+    metersOf(method).mitigated(code, mitigation).increment();
   }
 
   @Override
@@ -94,6 +82,61 @@ final class MicrometerGuardMetrics implements GuardMetrics {
     lingering.decrementAndGet();
     released[cause.ordinal()].increment();
     lingerDuration.record(lingeredNanos, TimeUnit.NANOSECONDS);
+  }
+
+  private MethodMeters metersOf(MethodDescriptor<?, ?> method) {
+    MethodMeters meters = byMethod.get(method);
+    return meters != null ? meters : byMethod.computeIfAbsent(method, MethodMeters::new);
+  }
+
+  /**
+   * One method's abort counters, registered on first use and kept: building and registering a
+   * counter per abort would cost more than the abort itself.
+   */
+  private final class MethodMeters {
+    private final MethodDescriptor<?, ?> method;
+    // Filled lazily; a race registers the same counter twice, which Micrometer answers with the
+    // one it has.
+    private final Counter[] aborts = new Counter[CODES * Peer.values().length * Response.values().length];
+    private final Counter[] mitigated = new Counter[CODES * Mitigation.values().length];
+
+    MethodMeters(MethodDescriptor<?, ?> method) {
+      this.method = method;
+    }
+
+    Counter abort(Status.Code code, Peer peer, Response response) {
+      int i = (code.ordinal() * Peer.values().length + peer.ordinal()) * Response.values().length + response.ordinal();
+      Counter counter = aborts[i];
+      if (counter == null) {
+        counter = Counter.builder(ABORTS)
+            .description("Calls closed with a non-OK status before their first response message")
+            .tag("service", serviceName(method))
+            .tag("method", bareMethodName(method))
+            .tag("methodType", method.getType().name())
+            .tag("statusCode", code.name())
+            .tag("peer", peer.tagValue)
+            .tag("response", response.tagValue)
+            .register(registry);
+        aborts[i] = counter;
+      }
+      return counter;
+    }
+
+    Counter mitigated(Status.Code code, Mitigation mitigation) {
+      int i = code.ordinal() * Mitigation.values().length + mitigation.ordinal();
+      Counter counter = mitigated[i];
+      if (counter == null) {
+        counter = Counter.builder(ABORTS_MITIGATED)
+            .description("Aborts whose wire form the guard changed")
+            .tag("service", serviceName(method))
+            .tag("method", bareMethodName(method))
+            .tag("statusCode", code.name())
+            .tag("mitigation", mitigation.tagValue)
+            .register(registry);
+        mitigated[i] = counter;
+      }
+      return counter;
+    }
   }
 
   private static String serviceName(MethodDescriptor<?, ?> method) {

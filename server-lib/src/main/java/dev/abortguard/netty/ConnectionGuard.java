@@ -47,14 +47,20 @@ public final class ConnectionGuard {
     armGraceTimer();
   }
 
+  // Every stream that closes passes here; the common case, nothing lingering, costs nothing.
+
   /** The peer ended its side of {@code streamId}. */
   public void peerEnded(int streamId) {
-    tracker.peerEnded(streamId, System.nanoTime());
+    if (tracker.lingeringCount() != 0) {
+      tracker.peerEnded(streamId, System.nanoTime());
+    }
   }
 
   /** The peer reset {@code streamId}. */
   public void peerReset(int streamId) {
-    tracker.peerReset(streamId, System.nanoTime());
+    if (tracker.lingeringCount() != 0) {
+      tracker.peerReset(streamId, System.nanoTime());
+    }
   }
 
   /** The server sent GOAWAY. */
