@@ -95,11 +95,13 @@ public final class EarlyCloseFrameHandler extends ChannelDuplexHandler {
 
   @Override
   public void channelReadComplete(ChannelHandlerContext ctx) throws Exception {
+    // Children return the bytes they read on read-complete: let them see it before this flush
+    // sends trailers whose listeners close those children.
+    super.channelReadComplete(ctx);
     if (windowUpdatesWritten) {
       windowUpdatesWritten = false;
       ctx.flush();
     }
-    super.channelReadComplete(ctx);
   }
 
   /** Streams lingering on this connection. */

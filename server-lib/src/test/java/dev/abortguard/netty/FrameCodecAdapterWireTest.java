@@ -1,0 +1,600 @@
+package dev.abortguard.netty;
+
+import static dev.abortguard.testing.RawHttp2Client.CANCEL;
+import static dev.abortguard.testing.RawHttp2Client.DATA;
+import static dev.abortguard.testing.RawHttp2Client.GOAWAY;
+import static dev.abortguard.testing.RawHttp2Client.HEADERS;
+import static dev.abortguard.testing.RawHttp2Client.NO_ERROR;
+import static dev.abortguard.testing.RawHttp2Client.REFUSED_STREAM;
+import static dev.abortguard.testing.RawHttp2Client.RST_STREAM;
+import static dev.abortguard.testing.RawHttp2Client.SETTINGS;
+import static dev.abortguard.testing.RawHttp2Client.STREAM_CLOSED;
+import static dev.abortguard.testing.RawHttp2Client.WINDOW_UPDATE;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.abortguard.ResetPolicy;
+import dev.abortguard.core.ReleaseCause;
+import dev.abortguard.testing.LeakDetectionExtension;
+import dev.abortguard.testing.RawHttp2Client;
+import dev.abortguard.testing.RawHttp2Client.Frame;
+import dev.abortguard.testing.TestServers;
+import io.netty.channel.group.ChannelGroupFuture;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.EnumMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Predicate;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.EnumSource;
+import org.junit.jupiter.params.provider.MethodSource;
+import org.junit.jupiter.params.provider.NullSource;
+
+/**
+ * The {@code Http2FrameCodec} adapter ({@link EarlyCloseFrameHandler}) on the wire: a plain Netty
+ * server whose child stream channels close themselves after trailers-only, as typical Netty gRPC
+ * code does, seen through a raw HTTP/2 client that records every frame.
+ */
+@ExtendWith(LeakDetectionExtension.class)
+class FrameCodecAdapterWireTest {
+  static final Duration GRACE = Duration.ofMillis(400);
+  static final Duration WAIT = Duration.ofSeconds(5);
+  static final String PATH = TestServers.path(TestServers.BIDI);
+  static final Map<String, String> ABORT = Map.of(TestServers.ABORT_HEADER, "PERMISSION_DENIED");
+
+  /** What the raw client does once it has the trailers (or, for HALF_CLOSES_FIRST, before). */
+  enum Peer {
+    KEEPS_SENDING,
+    IDLE,
+    HALF_CLOSES_FIRST,
+    RESETS_FIRST
+  }
+
+  /** A pipeline without the guard's handler. */
+  enum Stock {
+    NO_GUARD_HANDLER,
+    DISABLED_GUARD
+  }
+
+  static final Map<ResetPolicy, FrameCodecTestServer> servers = new EnumMap<>(ResetPolicy.class);
+
+  @BeforeAll
+  static void startServers() {
+    for (ResetPolicy policy : ResetPolicy.values()) {
+      servers.put(policy, FrameCodecTestServer.start(b -> b.reset(policy).resetGrace(GRACE)));
+    }
+  }
+
+  @AfterAll
+  static void stopServers() {
+    servers.values().forEach(FrameCodecTestServer::close);
+  }
+
+  // ------------------------------------------------------------------------------------- stock
+
+  /**
+   * Without the guard, the child's close after its trailers writes RST_STREAM(CANCEL) at once: the
+   * pattern old HAProxy turns into a CANCELLED status. Prints how close behind the trailers the
+   * CANCEL arrives.
+   */
+  @ParameterizedTest
+  @EnumSource(Stock.class)
+  void stockChildCloseSendsCancelRightAfterTheTrailers(Stock stock) {
+    try (FrameCodecTestServer server = stock == Stock.NO_GUARD_HANDLER
+            ? FrameCodecTestServer.startStock()
+            : FrameCodecTestServer.start(b -> b.enabled(false));
+        RawHttp2Client client = server.connect()) {
+      FrameCodecTestServer.sync(client);
+      assertEquals(List.of(List.of("Http2FrameCodec", "Http2MultiplexHandler")), server.connectionPipelines(),
+          "a stock pipeline, and a disabled guard's handler has removed itself");
+
+      int samples = 20;
+      int sameBatch = 0;
+      List<Long> gapsMicros = new ArrayList<>();
+      for (int i = 0; i < samples; i++) {
+        int stream = client.startCall(PATH, ABORT, false);
+        Frame trailers = client.awaitFrame(stream, HEADERS, WAIT);
+        assertTrailersOnly(client, stream, trailers);
+        Frame rst = client.awaitFrame(rstOn(stream), Duration.ofMillis(500));
+        assertEquals(CANCEL, rst.errorCode(), client.describeFrames());
+        long gap = rst.receivedNanos() - trailers.receivedNanos();
+        assertTrue(gap < TimeUnit.MILLISECONDS.toNanos(500), "CANCEL " + gap + " ns after the trailers\n"
+            + client.describeFrames());
+        assertEquals(List.of(trailers, rst), client.frames(stream), "trailers then CANCEL, nothing else\n"
+            + client.describeFrames());
+        if (rst.readBatch() == trailers.readBatch()) {
+          sameBatch++;
+        }
+        gapsMicros.add(TimeUnit.NANOSECONDS.toMicros(gap));
+      }
+      System.out.printf("[%s] stock RST_STREAM(CANCEL) after trailers-only: %d/%d in the trailers' read batch;"
+          + " gaps (us) %s%n", stock, sameBatch, samples, gapsMicros);
+      assertTrue(server.registry.getMeters().isEmpty(), "no guard meters: " + server.registry.getMeters());
+    }
+  }
+
+  // ------------------------------------------------------------------------ policy × peer matrix
+
+  static Stream<Arguments> matrix() {
+    List<Arguments> cases = new ArrayList<>();
+    for (ResetPolicy policy : ResetPolicy.values()) {
+      for (Peer peer : Peer.values()) {
+        cases.add(Arguments.of(policy, peer));
+      }
+    }
+    return cases.stream();
+  }
+
+  @ParameterizedTest(name = "{0} peer {1}")
+  @MethodSource("matrix")
+  void abortThenPeer(ResetPolicy policy, Peer peer) {
+    FrameCodecTestServer server = servers.get(policy);
+    double releasedBefore = server.releasedTotal();
+    ReleaseCause cause = expectedCause(policy, peer);
+    double causeBefore = server.released(cause);
+    try (RawHttp2Client client = server.connect()) {
+      int stream = client.startCall(PATH, ABORT, peer == Peer.HALF_CLOSES_FIRST);
+      Frame trailers = client.awaitFrame(stream, HEADERS, WAIT);
+      assertTrailersOnly(client, stream, trailers);
+
+      switch (peer) {
+        case KEEPS_SENDING:
+          FrameCodecTestServer.sync(client); // the child is gone: the DATA meets the adapter alone
+          for (int i = 0; i < 3; i++) {
+            client.sendMessage(stream, ("after trailers " + i).getBytes(StandardCharsets.UTF_8), false);
+          }
+          expectPolicyReset(policy, client, stream, trailers);
+          break;
+        case IDLE:
+          expectPolicyReset(policy, client, stream, trailers);
+          break;
+        case HALF_CLOSES_FIRST:
+          // The stream closed with the trailers: nothing lingers, nothing is reset.
+          client.assertNoFrame(rstOn(stream), GRACE.plusMillis(200));
+          break;
+        case RESETS_FIRST:
+          client.sendRstStream(stream, CANCEL);
+          if (policy == ResetPolicy.IMMEDIATE) {
+            expectImmediateReset(client, stream, trailers);
+          } else {
+            // Nothing at all from the server after the trailers.
+            client.assertNoFrame(f -> f.streamId() == stream && f != trailers, GRACE.plusMillis(200));
+          }
+          break;
+        default:
+          throw new AssertionError(peer);
+      }
+
+      if (policy == ResetPolicy.NEVER && (peer == Peer.KEEPS_SENDING || peer == Peer.IDLE)) {
+        // Still lingering: only the peer ends it.
+        FrameCodecTestServer.sync(client);
+        assertEquals(1, server.lingering(), "lingering under never\n" + client.describeFrames());
+        client.sendData(stream, new byte[0], true);
+        FrameCodecTestServer.sync(client);
+        client.assertNoFrame(rstOn(stream), Duration.ZERO);
+      }
+      FrameCodecTestServer.sync(client);
+      client.assertNoFrame(f -> f.type() == RST_STREAM && f.errorCode() == CANCEL, Duration.ZERO);
+      assertEquals(0, server.lingering(), "lingering\n" + client.describeFrames());
+      double expectedReleases = peer == Peer.HALF_CLOSES_FIRST ? 0 : 1;
+      assertEquals(expectedReleases, server.releasedTotal() - releasedBefore,
+          "released, all causes\n" + client.describeFrames());
+      assertEquals(expectedReleases, server.released(cause) - causeBefore,
+          "released{cause=" + cause.tagValue() + "}\n" + client.describeFrames());
+    }
+  }
+
+  static ReleaseCause expectedCause(ResetPolicy policy, Peer peer) {
+    if (policy == ResetPolicy.IMMEDIATE) {
+      return ReleaseCause.IMMEDIATE;
+    }
+    switch (peer) {
+      case RESETS_FIRST:
+        return ReleaseCause.PEER_RESET;
+      case HALF_CLOSES_FIRST:
+        return ReleaseCause.PEER_END_STREAM; // counted 0 times: the stream never lingers
+      default:
+        return policy == ResetPolicy.DEFERRED ? ReleaseCause.GRACE_EXPIRED : ReleaseCause.PEER_END_STREAM;
+    }
+  }
+
+  /** The server's frames after the trailers of an abort whose peer stays open. */
+  static void expectPolicyReset(ResetPolicy policy, RawHttp2Client client, int stream, Frame trailers) {
+    switch (policy) {
+      case DEFERRED: {
+        client.assertNoFrame(rstOn(stream), GRACE.minusMillis(100));
+        Frame rst = client.awaitFrame(rstOn(stream), GRACE.plus(WAIT));
+        assertEquals(NO_ERROR, rst.errorCode(), client.describeFrames());
+        long afterTrailers = rst.receivedNanos() - trailers.receivedNanos();
+        assertTrue(afterTrailers >= GRACE.toNanos() - TimeUnit.MILLISECONDS.toNanos(20),
+            "reset " + TimeUnit.NANOSECONDS.toMillis(afterTrailers) + " ms after the trailers, grace "
+                + GRACE.toMillis() + " ms\n" + client.describeFrames());
+        FrameCodecTestServer.sync(client);
+        assertEquals(List.of(trailers, rst), client.frames(stream),
+            "trailers, then one RST(NO_ERROR) and nothing else\n" + client.describeFrames());
+        break;
+      }
+      case NEVER:
+        client.assertNoFrame(rstOn(stream), GRACE.multipliedBy(2));
+        assertEquals(List.of(trailers), client.frames(stream), client.describeFrames());
+        break;
+      case IMMEDIATE:
+        expectImmediateReset(client, stream, trailers);
+        break;
+      default:
+        throw new AssertionError(policy);
+    }
+  }
+
+  /** RST(NO_ERROR) in the trailers' read batch, and no other reset but Netty's STREAM_CLOSED. */
+  static void expectImmediateReset(RawHttp2Client client, int stream, Frame trailers) {
+    Frame rst = client.awaitFrame(rstOn(stream), WAIT);
+    assertEquals(NO_ERROR, rst.errorCode(), client.describeFrames());
+    assertEquals(trailers.readBatch(), rst.readBatch(),
+        "RST_STREAM must leave in the trailers' flush\n" + client.describeFrames());
+    // DATA the peer sends after the reset is answered by Netty with RST(STREAM_CLOSED); the guard
+    // resets once, and the child's own CANCEL never reaches the wire.
+    client.assertNoFrame(f -> f.type() == RST_STREAM && f.streamId() == stream && f != rst
+        && f.errorCode() != STREAM_CLOSED, Duration.ofMillis(100));
+  }
+
+  // ---------------------------------------------------------------------------------- other resets
+
+  /**
+   * A child that closes before it sent END_STREAM resets the stream with CANCEL, and that reset is
+   * not the guard's business under any policy. ({@code null} is a stock pipeline.)
+   */
+  @ParameterizedTest(name = "{0}")
+  @NullSource
+  @EnumSource(ResetPolicy.class)
+  void aChildClosedBeforeEndStreamResetsWithCancelUntouched(ResetPolicy policy) {
+    FrameCodecTestServer stock = policy == null ? FrameCodecTestServer.startStock() : null;
+    FrameCodecTestServer server = policy == null ? stock : servers.get(policy);
+    try (RawHttp2Client client = server.connect()) {
+      double releasedBefore = server.releasedTotal();
+      int stream = client.startCall(PATH, Map.of(FrameCodecTestServer.RESET_EARLY_HEADER, "true"), false);
+      Frame rst = client.awaitFrame(rstOn(stream), WAIT);
+      assertEquals(CANCEL, rst.errorCode(), client.describeFrames());
+      FrameCodecTestServer.sync(client);
+      assertEquals(List.of(rst), client.frames(stream), "the CANCEL alone\n" + client.describeFrames());
+      assertEquals(0, server.lingering(), client.describeFrames());
+      assertEquals(0, server.releasedTotal() - releasedBefore, "never lingered\n" + client.describeFrames());
+    } finally {
+      if (stock != null) {
+        stock.close();
+      }
+    }
+  }
+
+  // --------------------------------------------------------------------------------------- bounds
+
+  @Test
+  void theOldestLingeringStreamIsResetPastTheCap() {
+    try (FrameCodecTestServer server = FrameCodecTestServer.start(
+            b -> b.reset(ResetPolicy.DEFERRED).lingeringMax(2).resetGrace(Duration.ofMinutes(1)));
+        RawHttp2Client client = server.connect()) {
+      int first = lingeringCall(client);
+      int second = lingeringCall(client);
+      FrameCodecTestServer.sync(client);
+      client.assertNoFrame(f -> f.type() == RST_STREAM, Duration.ZERO);
+      assertEquals(2, server.lingering(), client.describeFrames());
+
+      int third = lingeringCall(client);
+      Frame rst = client.awaitFrame(rstOn(first), WAIT);
+      assertEquals(NO_ERROR, rst.errorCode(), client.describeFrames());
+      FrameCodecTestServer.sync(client);
+      client.assertNoFrame(rstOn(second).or(rstOn(third)), Duration.ZERO);
+      client.assertNoFrame(f -> f.type() == RST_STREAM && f.errorCode() == CANCEL, Duration.ZERO);
+      assertEquals(1, server.released(ReleaseCause.OVERFLOW), client.describeFrames());
+      assertEquals(2, server.lingering(), client.describeFrames());
+    }
+  }
+
+  @Test
+  void deferredResetsLingeringStreamsWhenTheConnectionShutsDown() {
+    try (FrameCodecTestServer server = FrameCodecTestServer.start(
+            b -> b.reset(ResetPolicy.DEFERRED).resetGrace(Duration.ofMinutes(1)));
+        RawHttp2Client client = server.connect()) {
+      int first = lingeringCall(client);
+      int second = lingeringCall(client);
+      FrameCodecTestServer.sync(client);
+      assertEquals(2, server.lingering(), client.describeFrames());
+
+      long started = System.nanoTime();
+      ChannelGroupFuture closing = server.closeConnections();
+      Frame goAway = client.awaitFrame(f -> f.type() == GOAWAY, WAIT);
+      assertEquals(NO_ERROR, goAway.errorCode(), client.describeFrames());
+      for (int stream : new int[] {first, second}) {
+        Frame rst = client.awaitFrame(rstOn(stream), WAIT);
+        assertEquals(NO_ERROR, rst.errorCode(), client.describeFrames());
+        assertTrue(rst.receivedNanos() >= goAway.receivedNanos(), "reset after GOAWAY\n" + client.describeFrames());
+      }
+      assertTrue(client.awaitClosed(Duration.ofSeconds(2)),
+          "the server closes the connection once the lingering streams are reset\n" + client.describeFrames());
+      assertTrue(closing.awaitUninterruptibly(2, TimeUnit.SECONDS), client.describeFrames());
+      long tookMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started);
+      assertTrue(tookMillis < 2000, "graceful close took " + tookMillis + " ms (timeout "
+          + FrameCodecTestServer.GRACEFUL_SHUTDOWN.toMillis() + " ms)\n" + client.describeFrames());
+      client.assertNoFrame(f -> f.type() == RST_STREAM && f.errorCode() != NO_ERROR, Duration.ZERO);
+      assertEquals(2, server.released(ReleaseCause.SHUTDOWN), client.describeFrames());
+      assertEquals(2, server.releasedTotal(), client.describeFrames());
+      assertEquals(0, server.lingering(), client.describeFrames());
+    }
+  }
+
+  /**
+   * Stock: the child's CANCEL has already closed each aborted stream, so a graceful close is not
+   * held up; it sends GOAWAY and closes the connection at once, with no further reset.
+   */
+  @Test
+  void stockShutdownIsNotHeldUpBecauseTheCancelClosedTheStreams() {
+    try (FrameCodecTestServer server = FrameCodecTestServer.startStock();
+        RawHttp2Client client = server.connect()) {
+      int first = lingeringCall(client);
+      int second = lingeringCall(client);
+      client.awaitFrame(rstOn(first), WAIT);
+      client.awaitFrame(rstOn(second), WAIT);
+      FrameCodecTestServer.sync(client);
+      int framesBefore = client.frames().size();
+
+      long started = System.nanoTime();
+      server.closeConnections();
+      Frame goAway = client.awaitFrame(f -> f.type() == GOAWAY, WAIT);
+      assertEquals(NO_ERROR, goAway.errorCode(), client.describeFrames());
+      assertTrue(client.awaitClosed(Duration.ofSeconds(2)), client.describeFrames());
+      long tookMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started);
+      assertTrue(tookMillis < 2000, "graceful close took " + tookMillis + " ms\n" + client.describeFrames());
+      assertEquals(List.of(goAway), client.frames().subList(framesBefore, client.frames().size()),
+          "GOAWAY, then the connection closes\n" + client.describeFrames());
+    }
+  }
+
+  /** Never: a passive peer holds the graceful close up; its half-close lets it finish. */
+  @Test
+  void neverKeepsTheStreamThroughShutdownUntilThePeerEndsIt() {
+    try (FrameCodecTestServer server = FrameCodecTestServer.start(b -> b.reset(ResetPolicy.NEVER));
+        RawHttp2Client client = server.connect()) {
+      int stream = lingeringCall(client);
+      FrameCodecTestServer.sync(client);
+      ChannelGroupFuture closing = server.closeConnections();
+      client.awaitFrame(f -> f.type() == GOAWAY, WAIT);
+      client.assertNoFrame(rstOn(stream), Duration.ofMillis(500));
+      assertFalse(client.isClosed(), client.describeFrames());
+      assertFalse(closing.isDone(), "the graceful close waits for the lingering stream");
+      assertEquals(1, server.lingering(), client.describeFrames());
+
+      long started = System.nanoTime();
+      client.sendData(stream, new byte[0], true);
+      assertTrue(client.awaitClosed(Duration.ofSeconds(2)), client.describeFrames());
+      long tookMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started);
+      assertTrue(tookMillis < 2000, "closed " + tookMillis + " ms after the half-close\n" + client.describeFrames());
+      client.assertNoFrame(rstOn(stream), Duration.ZERO);
+      assertEquals(1, server.released(ReleaseCause.PEER_END_STREAM), client.describeFrames());
+      assertEquals(0, server.lingering(), client.describeFrames());
+    }
+  }
+
+  // -------------------------------------------------------------------------------- flow control
+
+  /**
+   * DATA for a lingering stream whose child is gone is consumed by the adapter: uploads five times
+   * the connection window, sent after the trailers, get their bytes back in connection
+   * WINDOW_UPDATEs (else the client's send would stall and fail after 5 s), and a new call on the
+   * same connection then echoes 64 KiB. Every other upload carries END_STREAM, which ends that
+   * stream quietly ({@code peer_end_stream}); the rest keep lingering.
+   */
+  @Test
+  void orphanedUploadsDoNotLeakTheConnectionWindow() {
+    int streams = 20;
+    int upload = 16 * 1024;
+    int connectionWindow = 65_535;
+    try (FrameCodecTestServer server = FrameCodecTestServer.start(
+            b -> b.reset(ResetPolicy.DEFERRED).resetGrace(Duration.ofMinutes(1)));
+        RawHttp2Client client = server.connect()) {
+      FrameCodecTestServer.sync(client);
+      assertEquals(0, connectionWindowReturned(client), "no connection WINDOW_UPDATE before the uploads\n"
+          + client.describeFrames());
+      Frame settings = client.awaitFrame(f -> f.type() == SETTINGS && !f.ack(), WAIT);
+      assertFalse(hasInitialWindowSetting(settings), "default stream windows\n" + client.describeFrames());
+
+      for (int i = 0; i < streams; i++) {
+        int stream = lingeringCall(client);
+        FrameCodecTestServer.sync(client); // the child has closed: its reset was withheld
+        client.sendData(stream, new byte[upload], i % 2 == 1);
+      }
+      FrameCodecTestServer.sync(client);
+      long returned = connectionWindowReturned(client);
+      long sent = (long) streams * upload;
+      // Netty returns consumed bytes once half the window is consumed, so less than that is pending.
+      assertTrue(returned <= sent && returned >= sent - connectionWindow / 2,
+          "connection WINDOW_UPDATEs returned " + returned + " of " + sent + " orphaned bytes\n"
+              + client.describeFrames());
+      assertEquals(streams / 2, server.lingering(), client.describeFrames());
+      assertEquals(streams / 2, server.released(ReleaseCause.PEER_END_STREAM), client.describeFrames());
+      assertEquals(streams / 2, server.releasedTotal(), client.describeFrames());
+      client.assertNoFrame(f -> f.type() == RST_STREAM, Duration.ZERO);
+
+      byte[] payload = new byte[64 * 1024];
+      new Random(42).nextBytes(payload);
+      int echo = client.startCall(PATH, Map.of(), false);
+      client.sendData(echo, payload, true);
+      Frame trailers = client.awaitFrame(f -> f.streamId() == echo && f.type() == HEADERS && f.endStream(), WAIT);
+      assertEquals("0", trailers.header("grpc-status"), client.describeFrames());
+      assertArrayEquals(payload, client.receivedData(echo), "echoed bytes\n" + client.describeFrames());
+      assertEquals("200", client.frames(echo).get(0).header(":status"), client.describeFrames());
+      assertTrue(client.frames(echo).stream().anyMatch(f -> f.type() == DATA), client.describeFrames());
+      assertEquals(streams / 2, server.lingering(), "the echo did not linger\n" + client.describeFrames());
+      client.assertNoFrame(f -> f.type() == RST_STREAM, Duration.ZERO);
+    }
+  }
+
+  /**
+   * DATA a child read in the same read as the guard consumed orphaned DATA must still be returned
+   * to the connection window. While the server's event loop is paused the client queues: more
+   * DATA for a lingering stream whose child is gone, then two aborted calls, each with a 16 KiB
+   * upload right behind its HEADERS; the server reads all of it at once. Each new child reads its
+   * upload before it closes. Stock Netty returns those bytes when the child's CANCEL closes the
+   * stream; with the reset withheld the child has to have consumed them, or the connection window
+   * shrinks by them until the stream ends ({@code null} is a stock pipeline, as a control).
+   */
+  @ParameterizedTest(name = "{0}")
+  @NullSource
+  @EnumSource(value = ResetPolicy.class, names = {"DEFERRED", "NEVER"})
+  void dataAChildReadBeforeClosingIsReturnedToTheConnectionWindow(ResetPolicy policy) throws Exception {
+    int upload = 16 * 1024;
+    int connectionWindow = 65_535;
+    try (FrameCodecTestServer server = FrameCodecTestServer.startWithReadBuffer(
+            policy == null ? null : b -> b.reset(policy).resetGrace(Duration.ofMinutes(1)), 256 * 1024);
+        RawHttp2Client client = server.connect()) {
+      int orphaned = lingeringCall(client);
+      FrameCodecTestServer.sync(client); // its child has closed
+      int[] aborted = new int[2];
+      try (AutoCloseable paused = server.pauseEventLoop()) {
+        client.sendData(orphaned, new byte[upload], false);
+        for (int i = 0; i < aborted.length; i++) {
+          aborted[i] = client.startCall(PATH, ABORT, false);
+          client.sendData(aborted[i], new byte[upload], false);
+        }
+      }
+      for (int stream : aborted) {
+        assertTrailersOnly(client, stream, client.awaitFrame(stream, HEADERS, WAIT));
+      }
+      settle(client);
+
+      long sent = (long) (1 + aborted.length) * upload;
+      long returned = connectionWindowReturned(client);
+      // Netty returns consumed bytes once half the window is consumed, so less than that is pending.
+      assertTrue(returned >= sent - connectionWindow / 2,
+          "connection WINDOW_UPDATEs returned " + returned + " of the " + sent + " bytes uploaded to aborted"
+              + " calls: " + (sent - returned) + " unreturned, at most " + connectionWindow / 2 + " expected\n"
+              + client.describeFrames());
+      client.assertNoFrame(f -> f.type() == RST_STREAM && f.errorCode() != CANCEL && f.errorCode() != STREAM_CLOSED,
+          Duration.ZERO);
+      if (policy != null) {
+        client.assertNoFrame(f -> f.type() == RST_STREAM, Duration.ZERO);
+        assertEquals(1 + aborted.length, server.lingering(), client.describeFrames());
+      }
+
+      // And the connection still carries a 64 KiB upload.
+      byte[] payload = new byte[64 * 1024];
+      new Random(7).nextBytes(payload);
+      int echo = client.startCall(PATH, Map.of(), false);
+      client.sendData(echo, payload, true);
+      Frame trailers = client.awaitFrame(f -> f.streamId() == echo && f.type() == HEADERS && f.endStream(), WAIT);
+      assertEquals("0", trailers.header("grpc-status"), client.describeFrames());
+      assertArrayEquals(payload, client.receivedData(echo), "echoed bytes\n" + client.describeFrames());
+    }
+  }
+
+  /**
+   * Lingering streams stay active in the codec, so they count against the
+   * SETTINGS_MAX_CONCURRENT_STREAMS the codec advertises (100 by default in Netty 4.2): with the
+   * default cap (1024) a passive peer's 100 aborted calls make the codec refuse the next call
+   * until the grace runs out; a cap below the limit resets the oldest instead.
+   */
+  @Test
+  void lingeringStreamsCountAgainstMaxConcurrentStreams() {
+    try (FrameCodecTestServer server = FrameCodecTestServer.start(
+            b -> b.reset(ResetPolicy.DEFERRED).resetGrace(Duration.ofMinutes(1)));
+        RawHttp2Client client = server.connect()) {
+      Frame settings = client.awaitFrame(f -> f.type() == SETTINGS && !f.ack(), WAIT);
+      long limit = setting(settings, 0x3);
+      assertEquals(100, limit, "Netty 4.2's default MAX_CONCURRENT_STREAMS\n" + client.describeFrames());
+      for (int i = 0; i < limit; i++) {
+        lingeringCall(client);
+      }
+      FrameCodecTestServer.sync(client);
+      assertEquals(limit, server.lingering(), client.describeFrames());
+      int refused = client.startCall(PATH, Map.of(), false);
+      Frame rst = client.awaitFrame(rstOn(refused), WAIT);
+      assertEquals(REFUSED_STREAM, rst.errorCode(), client.describeFrames());
+    }
+
+    int cap = 99;
+    try (FrameCodecTestServer server = FrameCodecTestServer.start(
+            b -> b.reset(ResetPolicy.DEFERRED).lingeringMax(cap).resetGrace(Duration.ofMinutes(1)));
+        RawHttp2Client client = server.connect()) {
+      for (int i = 0; i < 100; i++) {
+        lingeringCall(client);
+      }
+      FrameCodecTestServer.sync(client);
+      assertEquals(cap, server.lingering(), client.describeFrames());
+      assertEquals(1, server.released(ReleaseCause.OVERFLOW), client.describeFrames());
+      int echo = client.startCall(PATH, Map.of(), true);
+      Frame trailers = client.awaitFrame(f -> f.streamId() == echo && f.type() == HEADERS && f.endStream(), WAIT);
+      assertEquals("0", trailers.header("grpc-status"), client.describeFrames());
+    }
+  }
+
+  // -------------------------------------------------------------------------------------- helpers
+
+  /** Opens an aborted call that the client leaves open, and waits for its trailers. */
+  static int lingeringCall(RawHttp2Client client) {
+    int stream = client.startCall(PATH, ABORT, false);
+    Frame trailers = client.awaitFrame(stream, HEADERS, WAIT);
+    assertTrue(trailers.endStream(), client.describeFrames());
+    return stream;
+  }
+
+  /**
+   * Returns once every frame the server wrote by the end of its last read has been recorded: a
+   * child's WINDOW_UPDATE is written at read-complete, after the PING ACK of a PING read in the
+   * same read, so one round trip may return before it arrives; a second PING is read later.
+   */
+  static void settle(RawHttp2Client client) {
+    FrameCodecTestServer.sync(client);
+    FrameCodecTestServer.sync(client);
+  }
+
+  /** The sum of connection-level WINDOW_UPDATE increments received so far. */
+  static long connectionWindowReturned(RawHttp2Client client) {
+    return client.frames(0).stream().filter(f -> f.type() == WINDOW_UPDATE)
+        .mapToLong(Frame::windowIncrement).sum();
+  }
+
+  static boolean hasInitialWindowSetting(Frame settings) {
+    return setting(settings, 0x4) >= 0;
+  }
+
+  /** A setting's value in a SETTINGS frame, or -1 when absent. */
+  static long setting(Frame settings, int id) {
+    byte[] p = settings.payload();
+    long value = -1;
+    for (int i = 0; i + 6 <= p.length; i += 6) {
+      if (((p[i] & 0xff) << 8 | (p[i + 1] & 0xff)) == id) {
+        value = 0;
+        for (int j = 2; j < 6; j++) {
+          value = (value << 8) | (p[i + j] & 0xff);
+        }
+      }
+    }
+    return value;
+  }
+
+  /** One HEADERS frame with END_STREAM, the real status, and nothing before it on the stream. */
+  static void assertTrailersOnly(RawHttp2Client client, int stream, Frame trailers) {
+    String frames = client.describeFrames();
+    assertTrue(trailers.endStream(), "trailers-only HEADERS carries END_STREAM\n" + frames);
+    assertEquals("200", trailers.header(":status"), frames);
+    assertEquals("application/grpc", trailers.header("content-type"), frames);
+    assertEquals("7", trailers.header("grpc-status"), frames);
+    assertEquals(TestServers.ABORT_DESCRIPTION, trailers.header("grpc-message"), frames);
+    assertEquals(trailers, client.frames(stream).get(0), "the trailers are the stream's first frame\n" + frames);
+  }
+
+  static Predicate<Frame> rstOn(int stream) {
+    return f -> f.type() == RST_STREAM && f.streamId() == stream;
+  }
+}
