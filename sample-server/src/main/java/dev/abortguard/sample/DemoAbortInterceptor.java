@@ -40,20 +40,40 @@ public final class DemoAbortInterceptor implements ServerInterceptor {
     if (requested == null) {
       return next.startCall(call, headers);
     }
-    String headersFirst = headers.get(HEADERS_FIRST);
-    Status status;
-    boolean sendHeaders = false;
-    try {
-      status = Status.fromCode(parseCode(requested)).withDescription(DESCRIPTION);
-      sendHeaders = parseHeadersFirst(headersFirst);
-    } catch (IllegalArgumentException e) {
-      status = Status.INVALID_ARGUMENT.withDescription(e.getMessage());
-    }
-    if (sendHeaders) {
+    Abort abort = Abort.parse(requested, headers.get(HEADERS_FIRST));
+    if (abort.headersFirst) {
       call.sendHeaders(new Metadata());
     }
-    call.close(status, new Metadata());
+    call.close(abort.status, new Metadata());
     return new ServerCall.Listener<ReqT>() {};
+  }
+
+  /**
+   * What a call's abort metadata asks for: the status to end it with and whether response headers
+   * go first. Shared with the frame-codec transport, which reads the same headers.
+   */
+  static final class Abort {
+    final Status status;
+    final boolean headersFirst;
+
+    private Abort(Status status, boolean headersFirst) {
+      this.status = status;
+      this.headersFirst = headersFirst;
+    }
+
+    /**
+     * Reads an {@code x-demo-abort} value (not null) and an {@code x-demo-headers-first} value (or
+     * null); a bad value of either asks for {@code INVALID_ARGUMENT}, without headers first,
+     * describing what was wrong.
+     */
+    static Abort parse(String code, String headersFirst) {
+      try {
+        return new Abort(
+            Status.fromCode(parseCode(code)).withDescription(DESCRIPTION), parseHeadersFirst(headersFirst));
+      } catch (IllegalArgumentException e) {
+        return new Abort(Status.INVALID_ARGUMENT.withDescription(e.getMessage()), false);
+      }
+    }
   }
 
   private static Status.Code parseCode(String name) {

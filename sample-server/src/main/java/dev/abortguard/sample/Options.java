@@ -1,6 +1,7 @@
 package dev.abortguard.sample;
 
 import java.util.HashSet;
+import java.util.Locale;
 import java.util.Objects;
 import java.util.Set;
 import java.util.function.Function;
@@ -15,40 +16,77 @@ public final class Options {
   /** {@link #metricsPort()} when there is no metrics endpoint. */
   public static final int NO_METRICS = -1;
 
+  /** What serves the demo service. */
+  public enum Transport {
+    /** grpc-java's Netty server, with the guard installed on its builder. */
+    GRPC("grpc"),
+    /**
+     * A plain Netty server: {@code Http2FrameCodec}, the guard's handler and an {@code
+     * Http2MultiplexHandler} whose child channels answer the gRPC requests themselves.
+     */
+    FRAME_CODEC("frame-codec");
+
+    private final String flagValue;
+
+    Transport(String flagValue) {
+      this.flagValue = flagValue;
+    }
+
+    /** How {@code --transport} names it. */
+    public String flagValue() {
+      return flagValue;
+    }
+
+    static Transport parse(String text) {
+      for (Transport transport : values()) {
+        if (transport.flagValue.equals(text.trim().toLowerCase(Locale.ROOT))) {
+          return transport;
+        }
+      }
+      throw new IllegalArgumentException("--transport: '" + text + "' is neither grpc nor frame-codec");
+    }
+  }
+
   /** The command line's syntax, for error messages. */
   public static final String USAGE =
       "usage: java [-Dabortguard.<setting>=<value> ...] -jar sample-server.jar"
-          + " [--port <port>] [--metrics-port <port>] [--host <address>]\n"
+          + " [--port <port>] [--metrics-port <port>] [--host <address>] [--transport grpc|frame-codec]\n"
           + "  --port <port>          gRPC port, 0 picks a free one (default " + DEFAULT_PORT + ")\n"
           + "  --metrics-port <port>  serve Prometheus metrics at http://<address>:<port>/metrics,"
           + " 0 picks a free port (default: no metrics endpoint)\n"
           + "  --host <address>       address to bind (default " + DEFAULT_HOST + ")\n"
+          + "  --transport <name>     grpc: grpc-java's Netty server (default); frame-codec: a plain"
+          + " Netty Http2FrameCodec server answering the demo service's Bidi method\n"
           + "  abortguard settings: abortguard.enabled, abortguard.reset, abortguard.reset.grace,"
           + " abortguard.lingering.max, abortguard.trailersOnly";
 
   private final String host;
   private final int port;
   private final int metricsPort;
+  private final Transport transport;
   private final Function<String, String> guardProperties;
 
-  private Options(String host, int port, int metricsPort, Function<String, String> guardProperties) {
+  private Options(
+      String host, int port, int metricsPort, Transport transport, Function<String, String> guardProperties) {
     this.host = host;
     this.port = port;
     this.metricsPort = metricsPort;
+    this.transport = transport;
     this.guardProperties = guardProperties;
   }
 
-  /** 127.0.0.1:50051, no metrics endpoint, guard settings from the system properties. */
+  /** 127.0.0.1:50051, no metrics endpoint, the grpc transport, guard settings from the system properties. */
   public static Options defaults() {
-    return new Options(DEFAULT_HOST, DEFAULT_PORT, NO_METRICS, System::getProperty);
+    return new Options(DEFAULT_HOST, DEFAULT_PORT, NO_METRICS, Transport.GRPC, System::getProperty);
   }
 
   /**
-   * Parses {@code --port N}, {@code --metrics-port N} and {@code --host ADDRESS} (each also as
-   * {@code --flag=value}, each at most once) over {@link #defaults()}.
+   * Parses {@code --port N}, {@code --metrics-port N}, {@code --host ADDRESS} and {@code
+   * --transport grpc|frame-codec} (each also as {@code --flag=value}, each at most once) over
+   * {@link #defaults()}.
    *
    * @throws IllegalArgumentException saying what is wrong: an unknown flag, a missing value, a
-   *     repeated flag or a port that is not a number from 0 to 65535
+   *     repeated flag, a port that is not a number from 0 to 65535 or an unknown transport
    */
   public static Options parse(String... args) {
     Options options = defaults();
@@ -62,7 +100,8 @@ public final class Options {
         flag = arg.substring(0, eq);
         value = arg.substring(eq + 1);
       }
-      if (!flag.equals("--port") && !flag.equals("--metrics-port") && !flag.equals("--host")) {
+      if (!flag.equals("--port") && !flag.equals("--metrics-port") && !flag.equals("--host")
+          && !flag.equals("--transport")) {
         throw new IllegalArgumentException("unknown argument '" + arg + "'"
             + (arg.startsWith("-D") ? " (system properties go before -jar)" : ""));
       }
@@ -81,6 +120,9 @@ public final class Options {
           break;
         case "--metrics-port":
           options = options.withMetricsPort(parsePort(flag, value));
+          break;
+        case "--transport":
+          options = options.withTransport(Transport.parse(value));
           break;
         default:
           if (value.trim().isEmpty()) {
@@ -107,17 +149,22 @@ public final class Options {
     return metricsPort;
   }
 
+  /** What serves the demo service. */
+  public Transport transport() {
+    return transport;
+  }
+
   /** Where the guard's unset options are read (a property name to its value, or null). */
   public Function<String, String> guardProperties() {
     return guardProperties;
   }
 
   public Options withHost(String host) {
-    return new Options(Objects.requireNonNull(host, "host"), port, metricsPort, guardProperties);
+    return new Options(Objects.requireNonNull(host, "host"), port, metricsPort, transport, guardProperties);
   }
 
   public Options withPort(int port) {
-    return new Options(host, checkPort("port", port), metricsPort, guardProperties);
+    return new Options(host, checkPort("port", port), metricsPort, transport, guardProperties);
   }
 
   /** Serves metrics on {@code metricsPort} (0 picks a free one), or not at all with {@link #NO_METRICS}. */
@@ -125,17 +172,23 @@ public final class Options {
     if (metricsPort != NO_METRICS) {
       checkPort("metricsPort", metricsPort);
     }
-    return new Options(host, port, metricsPort, guardProperties);
+    return new Options(host, port, metricsPort, transport, guardProperties);
+  }
+
+  /** Serves the demo service with {@code transport}. */
+  public Options withTransport(Transport transport) {
+    return new Options(host, port, metricsPort, Objects.requireNonNull(transport, "transport"), guardProperties);
   }
 
   /** Reads the guard's {@code abortguard.*} settings from {@code properties} instead of system properties. */
   public Options withGuardProperties(Function<String, String> properties) {
-    return new Options(host, port, metricsPort, Objects.requireNonNull(properties, "properties"));
+    return new Options(host, port, metricsPort, transport, Objects.requireNonNull(properties, "properties"));
   }
 
   @Override
   public String toString() {
-    return "Options{host=" + host + ", port=" + port + ", metricsPort=" + metricsPort + "}";
+    return "Options{host=" + host + ", port=" + port + ", metricsPort=" + metricsPort
+        + ", transport=" + transport.flagValue() + "}";
   }
 
   private static int parsePort(String flag, String text) {

@@ -2,14 +2,6 @@ package dev.abortguard.sample;
 
 import dev.abortguard.AbortGuard;
 import dev.abortguard.AbortGuardConfig;
-import dev.abortguard.sample.proto.DemoServiceGrpc;
-import io.grpc.Server;
-import io.grpc.ServerInterceptors;
-import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
-import io.grpc.netty.NettyServerBuilder;
-import io.grpc.protobuf.services.HealthStatusManager;
-import io.grpc.protobuf.services.ProtoReflectionServiceV1;
-import io.micrometer.core.instrument.binder.grpc.MetricCollectingServerInterceptor;
 import io.micrometer.core.instrument.binder.jvm.ClassLoaderMetrics;
 import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
 import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
@@ -23,7 +15,6 @@ import java.net.Inet6Address;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.Arrays;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.logging.Level;
 import java.util.logging.Logger;
@@ -34,7 +25,13 @@ import java.util.logging.Logger;
  *
  * <pre>
  * java [-Dabortguard.*=...] -jar sample-server.jar [--port 50051] [--metrics-port 9464] [--host 127.0.0.1]
+ *     [--transport grpc|frame-codec]
  * </pre>
+ *
+ * <p>The default transport is grpc-java's Netty server ({@link GrpcDemoServer}); {@code
+ * --transport frame-codec} serves the same service from a plain Netty {@code Http2FrameCodec}
+ * server instead ({@link FrameCodecDemoServer}: aborts and the Bidi echo only), guarded by the same
+ * settings.
  *
  * <p>It prints one line to stdout once it is listening (see {@link #startupLine()}); scripts wait
  * for it to learn the ports. Bad arguments or {@code abortguard.*} values exit with status 2.
@@ -45,26 +42,26 @@ public final class SampleServer implements AutoCloseable {
   static final int EXIT_USAGE = 2;
   static final int EXIT_FAILURE = 1;
 
-  private final Server server;
+  private final DemoServer server;
+  private final Options.Transport transport;
   private final MetricsEndpoint metrics;
   private final PrometheusMeterRegistry registry;
   private final JvmGcMetrics gcMetrics;
-  private final HealthStatusManager health;
   private final AbortGuardConfig guardConfig;
   private final AtomicBoolean closed = new AtomicBoolean();
 
   private SampleServer(
-      Server server,
+      DemoServer server,
+      Options.Transport transport,
       MetricsEndpoint metrics,
       PrometheusMeterRegistry registry,
       JvmGcMetrics gcMetrics,
-      HealthStatusManager health,
       AbortGuardConfig guardConfig) {
     this.server = server;
+    this.transport = transport;
     this.metrics = metrics;
     this.registry = registry;
     this.gcMetrics = gcMetrics;
-    this.health = health;
     this.guardConfig = guardConfig;
   }
 
@@ -77,7 +74,7 @@ public final class SampleServer implements AutoCloseable {
   public static SampleServer start(Options options) throws IOException {
     PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     JvmGcMetrics gcMetrics = new JvmGcMetrics();
-    Server server = null;
+    DemoServer server = null;
     try {
       AbortGuard guard =
           AbortGuard.builder().properties(options.guardProperties()).meterRegistry(registry).build();
@@ -88,23 +85,16 @@ public final class SampleServer implements AutoCloseable {
       new ProcessorMetrics().bindTo(registry);
       new UptimeMetrics().bindTo(registry);
 
-      HealthStatusManager health = new HealthStatusManager();
-      health.setStatus(DemoServiceGrpc.SERVICE_NAME, ServingStatus.SERVING);
-      NettyServerBuilder builder =
-          NettyServerBuilder.forAddress(new InetSocketAddress(options.host(), options.port()))
-              .addService(ServerInterceptors.intercept(new DemoService(), new DemoAbortInterceptor()))
-              .addService(health.getHealthService())
-              .addService(ProtoReflectionServiceV1.newInstance())
-              .intercept(new MetricCollectingServerInterceptor(registry));
-      // Last, so that the guard is the outermost interceptor and sees every abort.
-      guard.install(builder);
-      server = builder.build().start();
+      InetSocketAddress address = new InetSocketAddress(options.host(), options.port());
+      server = options.transport() == Options.Transport.FRAME_CODEC
+          ? FrameCodecDemoServer.start(address, guard, SHUTDOWN_GRACE)
+          : GrpcDemoServer.start(address, guard, registry);
 
       MetricsEndpoint metrics = null;
       if (options.metricsPort() != Options.NO_METRICS) {
         metrics = MetricsEndpoint.start(options.host(), options.metricsPort(), registry);
       }
-      return new SampleServer(server, metrics, registry, gcMetrics, health, guard.config());
+      return new SampleServer(server, options.transport(), metrics, registry, gcMetrics, guard.config());
     } catch (IOException | RuntimeException e) {
       if (server != null) {
         server.shutdownNow();
@@ -117,7 +107,12 @@ public final class SampleServer implements AutoCloseable {
 
   /** The address the gRPC server listens on. */
   public InetSocketAddress address() {
-    return (InetSocketAddress) server.getListenSockets().get(0);
+    return server.address();
+  }
+
+  /** What serves the demo service. */
+  public Options.Transport transport() {
+    return transport;
   }
 
   /** The gRPC port (the one picked when started with port 0). */
@@ -143,10 +138,16 @@ public final class SampleServer implements AutoCloseable {
   /**
    * The line printed once the server listens, e.g. {@code abortguard sample server listening on
    * 127.0.0.1:50051 (reset=deferred grace=10s lingering.max=1024 trailersOnly=true; metrics on
-   * http://127.0.0.1:9464/metrics)}.
+   * http://127.0.0.1:9464/metrics)}. The frame-codec transport names itself after {@code server}:
+   * {@code abortguard sample server (frame-codec) listening on ...}; the default transport's line
+   * is unchanged, for the scripts that read it.
    */
   public String startupLine() {
-    StringBuilder line = new StringBuilder("abortguard sample server listening on ")
+    StringBuilder line = new StringBuilder("abortguard sample server ");
+    if (transport != Options.Transport.GRPC) {
+      line.append('(').append(transport.flagValue()).append(") ");
+    }
+    line.append("listening on ")
         .append(hostAndPort(address()))
         .append(" (")
         .append(describe(guardConfig));
@@ -158,7 +159,7 @@ public final class SampleServer implements AutoCloseable {
 
   /** Waits at most {@code timeout} for the gRPC server to terminate; true if it has. */
   public boolean awaitTermination(Duration timeout) throws InterruptedException {
-    return server.awaitTermination(timeout.toNanos(), TimeUnit.NANOSECONDS);
+    return server.awaitTermination(timeout);
   }
 
   /**
@@ -170,19 +171,8 @@ public final class SampleServer implements AutoCloseable {
     if (!closed.compareAndSet(false, true)) {
       return;
     }
-    health.enterTerminalState();
-    server.shutdown();
     try {
-      if (!server.awaitTermination(SHUTDOWN_GRACE.toMillis(), TimeUnit.MILLISECONDS)) {
-        logger.warning("calls still running after " + SHUTDOWN_GRACE.getSeconds() + "s: cancelling them");
-        server.shutdownNow();
-        if (!server.awaitTermination(SHUTDOWN_GRACE.toMillis(), TimeUnit.MILLISECONDS)) {
-          logger.warning("gRPC server did not terminate");
-        }
-      }
-    } catch (InterruptedException e) {
-      server.shutdownNow();
-      Thread.currentThread().interrupt();
+      server.shutdown(SHUTDOWN_GRACE);
     } finally {
       if (metrics != null) {
         metrics.close();

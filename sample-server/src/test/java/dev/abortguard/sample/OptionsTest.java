@@ -24,6 +24,27 @@ class OptionsTest {
   }
 
   @Test
+  void transportDefaultsToGrpc() {
+    assertEquals(Options.Transport.GRPC, Options.parse().transport());
+    assertEquals(Options.Transport.GRPC, Options.parse("--transport", "grpc").transport());
+  }
+
+  @Test
+  void parsesFrameCodecTransport() {
+    assertEquals(Options.Transport.FRAME_CODEC, Options.parse("--transport", "frame-codec").transport());
+    assertEquals(Options.Transport.FRAME_CODEC, Options.parse("--transport=Frame-Codec").transport());
+    assertEquals("frame-codec", Options.Transport.FRAME_CODEC.flagValue());
+  }
+
+  @Test
+  void rejectsUnknownTransport() {
+    IllegalArgumentException e =
+        assertThrows(IllegalArgumentException.class, () -> Options.parse("--transport", "quic"));
+    assertEquals("--transport: 'quic' is neither grpc nor frame-codec", e.getMessage());
+    assertThrows(IllegalArgumentException.class, () -> Options.parse("--transport", "grpc", "--transport=grpc"));
+  }
+
+  @Test
   void parsesFlagEqualsValue() {
     Options options = Options.parse("--port=6000", "--metrics-port=0");
     assertEquals(6000, options.port());

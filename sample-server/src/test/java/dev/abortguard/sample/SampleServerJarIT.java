@@ -1,6 +1,7 @@
 package dev.abortguard.sample;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
@@ -28,7 +29,7 @@ class SampleServerJarIT {
   private static final Duration STARTUP_TIMEOUT = Duration.ofSeconds(30);
   private static final Duration EXIT_TIMEOUT = Duration.ofSeconds(20);
   private static final Pattern STARTUP_LINE =
-      Pattern.compile("abortguard sample server listening on 127\\.0\\.0\\.1:(\\d+) \\((.*)\\)");
+      Pattern.compile("abortguard sample server (?:\\(frame-codec\\) )?listening on 127\\.0\\.0\\.1:(\\d+) \\((.*)\\)");
   /** Marks the end of the process's stdout in the line queue. */
   private static final String EOF = new String("<eof>");
 
@@ -57,6 +58,36 @@ class SampleServerJarIT {
       process.destroy(); // SIGTERM: the shutdown hook stops the server gracefully
       assertTrue(process.waitFor(EXIT_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS),
           "server did not exit within " + EXIT_TIMEOUT + " of SIGTERM; stderr:\n" + stderr());
+    } finally {
+      stop(process);
+    }
+  }
+
+  @Test
+  void frameCodecTransportStartsAbortsAndStops() throws Exception {
+    Process process = start(List.of("--port", "0", "--transport", "frame-codec"),
+        List.of("-Dio.netty.leakDetection.level=paranoid"));
+    try {
+      BlockingQueue<String> stdout = lines(process);
+      Matcher startup = awaitStartupLine(process, stdout);
+      assertTrue(startup.group().startsWith("abortguard sample server (frame-codec) listening on "), startup.group());
+      int port = Integer.parseInt(startup.group(1));
+
+      ManagedChannel channel = DemoCalls.channel(port);
+      try {
+        Status status =
+            DemoCalls.bidiStillStreaming(channel, DemoCalls.abortWith("PERMISSION_DENIED")).await();
+        assertEquals(Status.Code.PERMISSION_DENIED, status.getCode());
+        assertEquals("aborted by demo server", status.getDescription());
+      } finally {
+        DemoCalls.shutdown(channel);
+      }
+
+      process.destroy(); // SIGTERM: the shutdown hook closes the listener, the connections, the event loops
+      assertTrue(process.waitFor(EXIT_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS),
+          "server did not exit within " + EXIT_TIMEOUT + " of SIGTERM; stderr:\n" + stderr());
+      String stderr = stderr();
+      assertFalse(stderr.contains("LEAK"), stderr);
     } finally {
       stop(process);
     }

@@ -1,5 +1,6 @@
 package dev.abortguard.sample.e2e;
 
+import dev.abortguard.sample.Options.Transport;
 import dev.abortguard.sample.e2e.SampleServerProcess.Scrape;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -52,10 +53,21 @@ final class ProxiedServer implements AutoCloseable {
   }
 
   static ProxiedServer start(Policy policy, Path dir) throws IOException, InterruptedException {
-    SampleServerProcess server = SampleServerProcess.start(policy.systemProperties, dir.resolve("server"));
+    return start(policy, Transport.GRPC, dir);
+  }
+
+  /** A server on {@code transport} ({@code --transport}) under {@code policy}, with HAProxy in front. */
+  static ProxiedServer start(Policy policy, Transport transport, Path dir) throws IOException, InterruptedException {
+    // The default transport runs without the flag, as the other tests always have.
+    List<String> arguments = transport == Transport.GRPC ? List.of() : List.of("--transport", transport.flagValue());
+    SampleServerProcess server = SampleServerProcess.start(policy.systemProperties, arguments, dir.resolve("server"));
     try {
       if (!server.guardDescription().startsWith(policy.description)) {
         throw new IllegalStateException("started for " + policy + " but the server says: " + server.guardDescription());
+      }
+      if (!server.transport().equals(transport.flagValue())) {
+        throw new IllegalStateException("started with --transport " + transport.flagValue()
+            + " but the server says it runs " + server.transport());
       }
       return new ProxiedServer(policy, server, HaproxyProcess.start(server.port(), dir.resolve("haproxy")));
     } catch (IOException | RuntimeException | InterruptedException e) {

@@ -33,24 +33,29 @@ final class SampleServerProcess implements AutoCloseable {
   /** SIGTERM runs a graceful shutdown of at most 5 s + 5 s; leave room beyond it. */
   private static final Duration STOP_TIMEOUT = Duration.ofSeconds(20);
   private static final Duration SCRAPE_TIMEOUT = Duration.ofSeconds(5);
+  /** The transport the start-up line names when it names none. */
+  static final String DEFAULT_TRANSPORT = "grpc";
   private static final Pattern STARTUP_LINE = Pattern.compile(
-      "abortguard sample server listening on 127\\.0\\.0\\.1:(\\d+) \\((.*?)"
-          + "; metrics on http://127\\.0\\.0\\.1:(\\d+)/metrics\\)");
+      "abortguard sample server (?:\\((?<transport>[a-z-]+)\\) )?listening on 127\\.0\\.0\\.1:(?<port>\\d+)"
+          + " \\((?<guard>.*?); metrics on http://127\\.0\\.0\\.1:(?<metricsPort>\\d+)/metrics\\)");
 
   private final Process process;
   private final int port;
   private final int metricsPort;
   private final String guardDescription;
+  private final String transport;
   private final Path stdout;
   private final Path stderr;
   private final HttpClient http = HttpClient.newBuilder().connectTimeout(SCRAPE_TIMEOUT).build();
 
   private SampleServerProcess(
-      Process process, int port, int metricsPort, String guardDescription, Path stdout, Path stderr) {
+      Process process, int port, int metricsPort, String guardDescription, String transport, Path stdout,
+      Path stderr) {
     this.process = process;
     this.port = port;
     this.metricsPort = metricsPort;
     this.guardDescription = guardDescription;
+    this.transport = transport;
     this.stdout = stdout;
     this.stderr = stderr;
   }
@@ -61,11 +66,21 @@ final class SampleServerProcess implements AutoCloseable {
    */
   static SampleServerProcess start(Map<String, String> systemProperties, Path dir)
       throws IOException, InterruptedException {
+    return start(systemProperties, List.of(), dir);
+  }
+
+  /**
+   * Like {@link #start(Map, Path)}, with {@code arguments} (e.g. {@code --transport frame-codec})
+   * after the port flags.
+   */
+  static SampleServerProcess start(Map<String, String> systemProperties, List<String> arguments, Path dir)
+      throws IOException, InterruptedException {
     Files.createDirectories(dir);
     List<String> command = new ArrayList<>();
     command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
     systemProperties.forEach((name, value) -> command.add("-D" + name + "=" + value));
     command.addAll(List.of("-jar", E2eTools.sampleServerJar().toString(), "--port", "0", "--metrics-port", "0"));
+    command.addAll(arguments);
     Path stdout = dir.resolve("server-stdout.txt");
     Path stderr = dir.resolve("server-stderr.txt");
     Process process = new ProcessBuilder(command)
@@ -89,8 +104,9 @@ final class SampleServerProcess implements AutoCloseable {
       throw new IllegalStateException("unexpected start-up line '" + line + "' from " + command
           + "; stderr:\n" + E2eTools.readQuietly(stderr));
     }
-    return new SampleServerProcess(process, Integer.parseInt(matcher.group(1)),
-        Integer.parseInt(matcher.group(3)), matcher.group(2), stdout, stderr);
+    String transport = matcher.group("transport") == null ? DEFAULT_TRANSPORT : matcher.group("transport");
+    return new SampleServerProcess(process, Integer.parseInt(matcher.group("port")),
+        Integer.parseInt(matcher.group("metricsPort")), matcher.group("guard"), transport, stdout, stderr);
   }
 
   int port() {
@@ -104,6 +120,11 @@ final class SampleServerProcess implements AutoCloseable {
   /** What the start-up line says about the guard, e.g. {@code reset=deferred grace=2s ...} or {@code abortguard disabled}. */
   String guardDescription() {
     return guardDescription;
+  }
+
+  /** The transport the start-up line names: {@code grpc} or {@code frame-codec}. */
+  String transport() {
+    return transport;
   }
 
   /** Scrapes {@code /metrics}. */
@@ -121,7 +142,7 @@ final class SampleServerProcess implements AutoCloseable {
 
   /** The server's stdout and stderr, for a failing test's output. */
   String describe() {
-    return "sample server " + target() + " (" + guardDescription + ")\nstdout:\n"
+    return "sample server " + target() + " (" + transport + ", " + guardDescription + ")\nstdout:\n"
         + E2eTools.readQuietly(stdout) + "stderr:\n" + E2eTools.readQuietly(stderr);
   }
 

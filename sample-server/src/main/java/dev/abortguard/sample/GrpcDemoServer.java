@@ -1,0 +1,87 @@
+package dev.abortguard.sample;
+
+import dev.abortguard.AbortGuard;
+import dev.abortguard.sample.proto.DemoServiceGrpc;
+import io.grpc.Server;
+import io.grpc.ServerInterceptors;
+import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
+import io.grpc.netty.NettyServerBuilder;
+import io.grpc.protobuf.services.HealthStatusManager;
+import io.grpc.protobuf.services.ProtoReflectionServiceV1;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.binder.grpc.MetricCollectingServerInterceptor;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+import java.util.logging.Logger;
+
+/**
+ * The {@code grpc} transport: grpc-java's Netty server with the {@link DemoService} behind the
+ * {@link DemoAbortInterceptor}, health, reflection, Micrometer's gRPC metrics and the guard.
+ */
+final class GrpcDemoServer implements DemoServer {
+  private static final Logger logger = Logger.getLogger(GrpcDemoServer.class.getName());
+
+  private final Server server;
+  private final HealthStatusManager health;
+
+  private GrpcDemoServer(Server server, HealthStatusManager health) {
+    this.server = server;
+    this.health = health;
+  }
+
+  static GrpcDemoServer start(InetSocketAddress address, AbortGuard guard, MeterRegistry registry)
+      throws IOException {
+    HealthStatusManager health = new HealthStatusManager();
+    health.setStatus(DemoServiceGrpc.SERVICE_NAME, ServingStatus.SERVING);
+    NettyServerBuilder builder =
+        NettyServerBuilder.forAddress(address)
+            .addService(ServerInterceptors.intercept(new DemoService(), new DemoAbortInterceptor()))
+            .addService(health.getHealthService())
+            .addService(ProtoReflectionServiceV1.newInstance())
+            .intercept(new MetricCollectingServerInterceptor(registry));
+    // Last, so that the guard is the outermost interceptor and sees every abort.
+    guard.install(builder);
+    return new GrpcDemoServer(builder.build().start(), health);
+  }
+
+  @Override
+  public InetSocketAddress address() {
+    return (InetSocketAddress) server.getListenSockets().get(0);
+  }
+
+  @Override
+  public void shutdown(Duration grace) {
+    health.enterTerminalState();
+    server.shutdown();
+    try {
+      if (!server.awaitTermination(grace.toMillis(), TimeUnit.MILLISECONDS)) {
+        logger.warning("calls still running after " + SampleServer.format(grace) + ": cancelling them");
+        server.shutdownNow();
+        if (!server.awaitTermination(grace.toMillis(), TimeUnit.MILLISECONDS)) {
+          logger.warning("gRPC server did not terminate");
+        }
+      }
+    } catch (InterruptedException e) {
+      server.shutdownNow();
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  @Override
+  public void shutdownNow() {
+    health.enterTerminalState();
+    server.shutdownNow();
+  }
+
+  @Override
+  public boolean awaitTermination(Duration timeout) throws InterruptedException {
+    return server.awaitTermination(timeout.toNanos(), TimeUnit.NANOSECONDS);
+  }
+
+  @Override
+  public void awaitTermination() throws InterruptedException {
+    server.awaitTermination();
+  }
+}
