@@ -1,5 +1,10 @@
 package dev.abortguard.grpc;
 
+import static dev.abortguard.testing.EarlyCloseExpectations.rstOn;
+import static dev.abortguard.testing.EarlyCloseExpectations.expectedCause;
+import static dev.abortguard.testing.EarlyCloseExpectations.expectPolicyReset;
+import static dev.abortguard.testing.EarlyCloseExpectations.expectImmediateReset;
+import dev.abortguard.testing.EarlyCloseExpectations.Peer;
 import static dev.abortguard.testing.RawHttp2Client.CANCEL;
 import static dev.abortguard.testing.RawHttp2Client.HEADERS;
 import static dev.abortguard.testing.RawHttp2Client.NO_ERROR;
@@ -34,15 +39,6 @@ import org.junit.jupiter.params.provider.MethodSource;
 class EarlyClosePolicyWireTest {
   static final Duration GRACE = Duration.ofMillis(400);
   static final Duration WAIT = Duration.ofSeconds(5);
-
-  /** What the raw client does once it has the trailers (or, for HALF_CLOSES_FIRST, before). */
-  enum Peer {
-    KEEPS_SENDING,
-    IDLE,
-    HALF_CLOSES_FIRST,
-    RESETS_FIRST
-  }
-
   static final List<MethodDescriptor<byte[], byte[]>> SHAPES =
       List.of(TestServers.UNARY, TestServers.CLIENT_STREAM, TestServers.BIDI);
 
@@ -89,10 +85,10 @@ class EarlyClosePolicyWireTest {
           for (int i = 0; i < 3; i++) {
             client.sendMessage(stream, ("after trailers " + i).getBytes(StandardCharsets.UTF_8), false);
           }
-          expectPolicyReset(policy, client, stream, trailers);
+          expectPolicyReset(policy, client, stream, trailers, GRACE);
           break;
         case IDLE:
-          expectPolicyReset(policy, client, stream, trailers);
+          expectPolicyReset(policy, client, stream, trailers, GRACE);
           break;
         case HALF_CLOSES_FIRST:
           // The stream closed with the trailers: nothing lingers, nothing is reset.
@@ -112,12 +108,12 @@ class EarlyClosePolicyWireTest {
 
       if (policy == ResetPolicy.NEVER && (peer == Peer.KEEPS_SENDING || peer == Peer.IDLE)) {
         // Still lingering: only the peer ends it.
-        GuardedTestServer.sync(client);
+        client.sync();
         assertEquals(1, server.lingering(), "lingering under never\n" + client.describeFrames());
         client.sendData(stream, new byte[0], true);
         client.assertNoFrame(rstOn(stream), Duration.ofMillis(100));
       }
-      GuardedTestServer.sync(client);
+      client.sync();
       assertEquals(0, server.lingering(), "lingering\n" + client.describeFrames());
       double expectedReleases = peer == Peer.HALF_CLOSES_FIRST ? 0 : 1;
       assertEquals(expectedReleases, server.releasedTotal() - releasedBefore,
@@ -125,55 +121,6 @@ class EarlyClosePolicyWireTest {
       assertEquals(expectedReleases, server.released(expectedCause(policy, peer)) - causeBefore,
           "released{cause=" + expectedCause(policy, peer).tagValue() + "}\n" + client.describeFrames());
     }
-  }
-
-  static ReleaseCause expectedCause(ResetPolicy policy, Peer peer) {
-    if (policy == ResetPolicy.IMMEDIATE) {
-      return ReleaseCause.IMMEDIATE;
-    }
-    switch (peer) {
-      case RESETS_FIRST:
-        return ReleaseCause.PEER_RESET;
-      case HALF_CLOSES_FIRST:
-        return ReleaseCause.PEER_END_STREAM; // counted 0 times: the stream never lingers
-      default:
-        return policy == ResetPolicy.DEFERRED ? ReleaseCause.GRACE_EXPIRED : ReleaseCause.PEER_END_STREAM;
-    }
-  }
-
-  /** The server's frames after the trailers of an abort whose peer stays open. */
-  static void expectPolicyReset(ResetPolicy policy, RawHttp2Client client, int stream, Frame trailers) {
-    switch (policy) {
-      case DEFERRED: {
-        client.assertNoFrame(rstOn(stream), GRACE.minusMillis(100));
-        Frame rst = client.awaitFrame(rstOn(stream), GRACE.plus(WAIT));
-        assertEquals(NO_ERROR, rst.errorCode(), client.describeFrames());
-        long afterTrailers = rst.receivedNanos() - trailers.receivedNanos();
-        assertTrue(afterTrailers >= GRACE.toNanos() - TimeUnit.MILLISECONDS.toNanos(20),
-            "reset " + TimeUnit.NANOSECONDS.toMillis(afterTrailers) + " ms after the trailers, grace "
-                + GRACE.toMillis() + " ms\n" + client.describeFrames());
-        break;
-      }
-      case NEVER:
-        client.assertNoFrame(rstOn(stream), GRACE.multipliedBy(2));
-        break;
-      case IMMEDIATE:
-        expectImmediateReset(client, stream, trailers);
-        break;
-      default:
-        throw new AssertionError(policy);
-    }
-  }
-
-  static void expectImmediateReset(RawHttp2Client client, int stream, Frame trailers) {
-    Frame rst = client.awaitFrame(rstOn(stream), WAIT);
-    assertEquals(NO_ERROR, rst.errorCode(), client.describeFrames());
-    assertEquals(trailers.readBatch(), rst.readBatch(),
-        "RST_STREAM must leave in the trailers' flush\n" + client.describeFrames());
-    // DATA the peer sends after the reset is answered by Netty with RST(STREAM_CLOSED); the
-    // guard itself resets once.
-    client.assertNoFrame(f -> f.type() == RST_STREAM && f.streamId() == stream && f != rst
-        && f.errorCode() != STREAM_CLOSED, Duration.ofMillis(100));
   }
 
   /** One HEADERS frame with END_STREAM, the real status, and nothing before it on the stream. */
@@ -185,9 +132,5 @@ class EarlyClosePolicyWireTest {
     assertEquals("7", trailers.header("grpc-status"), frames);
     assertEquals(TestServers.ABORT_DESCRIPTION, trailers.header("grpc-message"), frames);
     assertEquals(trailers, client.frames(stream).get(0), "the trailers are the stream's first frame\n" + frames);
-  }
-
-  static java.util.function.Predicate<Frame> rstOn(int stream) {
-    return f -> f.type() == RST_STREAM && f.streamId() == stream;
   }
 }

@@ -1,5 +1,6 @@
 package dev.abortguard.grpc;
 
+import dev.abortguard.testing.Await;
 import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -120,9 +121,9 @@ class GrpcClientBaselineTest {
         assertEquals(kind == Server.DEFERRED ? 1 : 0, server.mitigated("mitigation", "reset_withheld"));
         assertEquals(0, server.mitigated("mitigation", "trailers_only"), "no eager headers to hold back");
         ReleaseCause cause = kind == Server.IMMEDIATE ? ReleaseCause.IMMEDIATE : ReleaseCause.PEER_RESET;
-        GuardedTestServer.awaitCondition("released{cause=" + cause.tagValue() + "} = 1",
+        Await.until("released{cause=" + cause.tagValue() + "} = 1",
             () -> server.released(cause) == 1, WAIT);
-        GuardedTestServer.awaitCondition("lingering = 0", () -> server.lingering() == 0, WAIT);
+        Await.until("lingering = 0", () -> server.lingering() == 0, WAIT);
         // Under immediate the client's late CANCEL hits a closed stream: released once, not twice.
         assertEquals(1, server.releasedTotal(), "released, all causes");
       } finally {
@@ -145,7 +146,7 @@ class GrpcClientBaselineTest {
         if (kind != Server.STOCK) {
           assertEquals(1, server.aborts("method", "Unary", "peer", "half_closed", "response", "trailers_only"));
           assertEquals(0, server.mitigated(), "nothing to mitigate: no eager headers, no streaming peer");
-          GuardedTestServer.awaitCondition("lingering = 0", () -> server.lingering() == 0, WAIT);
+          Await.until("lingering = 0", () -> server.lingering() == 0, WAIT);
         }
       } finally {
         shutdown(channel);
@@ -215,7 +216,7 @@ class GrpcClientBaselineTest {
      * and asserts it is the only one on that stream, carries CANCEL, and follows the trailers.
      */
     void assertOneCancelAfterTrailers(String path) {
-      GuardedTestServer.awaitCondition("the client's RST_STREAM", () -> lines().stream()
+      Await.until("the client's RST_STREAM", () -> lines().stream()
           .anyMatch(m -> m.contains("OUTBOUND RST_STREAM")), WAIT);
       List<String> lines = lines();
       String stream = lines.stream()

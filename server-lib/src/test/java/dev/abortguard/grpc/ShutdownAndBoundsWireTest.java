@@ -1,5 +1,7 @@
 package dev.abortguard.grpc;
 
+import static dev.abortguard.testing.EarlyCloseExpectations.rstOn;
+import dev.abortguard.testing.Await;
 import static dev.abortguard.testing.RawHttp2Client.GOAWAY;
 import static dev.abortguard.testing.RawHttp2Client.HEADERS;
 import static dev.abortguard.testing.RawHttp2Client.NO_ERROR;
@@ -41,10 +43,6 @@ class ShutdownAndBoundsWireTest {
     return stream;
   }
 
-  static Predicate<Frame> rstOn(int stream) {
-    return f -> f.type() == RST_STREAM && f.streamId() == stream;
-  }
-
   @Test
   void stockGrpcJavaShutdownWaitsForAPassivePeer() throws Exception {
     try (GuardedTestServer server = GuardedTestServer.start(b -> b.enabled(false));
@@ -64,7 +62,7 @@ class ShutdownAndBoundsWireTest {
         RawHttp2Client client = server.connect()) {
       int first = lingeringCall(client);
       int second = lingeringCall(client);
-      GuardedTestServer.sync(client);
+      client.sync();
       assertEquals(2, server.lingering());
 
       long started = System.nanoTime();
@@ -135,7 +133,7 @@ class ShutdownAndBoundsWireTest {
             b -> b.reset(ResetPolicy.DEFERRED).resetGrace(Duration.ofMinutes(1)), builder);
         RawHttp2Client client = server.connect()) {
       int stream = client.startCall("/" + FINISH_ON_MESSAGE.getFullMethodName(), Map.of(), false);
-      GuardedTestServer.sync(client);
+      client.sync();
       server.server.shutdown();
       client.awaitFrame(f -> f.type() == GOAWAY, WAIT);
       // The call is still running, so the connection stays up; now the server ends it while the
@@ -158,13 +156,13 @@ class ShutdownAndBoundsWireTest {
         RawHttp2Client client = server.connect()) {
       int first = lingeringCall(client);
       int second = lingeringCall(client);
-      GuardedTestServer.sync(client);
+      client.sync();
       client.assertNoFrame(f -> f.type() == RST_STREAM, Duration.ZERO);
 
       int third = lingeringCall(client);
       Frame rst = client.awaitFrame(rstOn(first), WAIT);
       assertEquals(NO_ERROR, rst.errorCode());
-      GuardedTestServer.sync(client);
+      client.sync();
       client.assertNoFrame(rstOn(second).or(rstOn(third)), Duration.ZERO);
       assertEquals(1, server.released(ReleaseCause.OVERFLOW));
       assertEquals(2, server.lingering());
@@ -172,7 +170,7 @@ class ShutdownAndBoundsWireTest {
       // The cap is per connection: another connection starts from zero.
       try (RawHttp2Client other = server.connect()) {
         int elsewhere = lingeringCall(other);
-        GuardedTestServer.sync(other);
+        other.sync();
         other.assertNoFrame(rstOn(elsewhere), Duration.ZERO);
         assertEquals(3, server.lingering());
       }
@@ -187,10 +185,10 @@ class ShutdownAndBoundsWireTest {
         for (int i = 0; i < 3; i++) {
           lingeringCall(client);
         }
-        GuardedTestServer.sync(client);
+        client.sync();
         assertEquals(3, server.lingering());
       }
-      GuardedTestServer.awaitCondition("lingering streams released", () -> server.lingering() == 0, WAIT);
+      Await.until("lingering streams released", () -> server.lingering() == 0, WAIT);
       assertEquals(3, server.released(ReleaseCause.CONNECTION_CLOSED));
 
       // Past the grace, the cancelled timer has reset nothing.

@@ -1,5 +1,6 @@
 package dev.abortguard.grpc;
 
+import static dev.abortguard.testing.EarlyCloseExpectations.rstOn;
 import static dev.abortguard.testing.RawHttp2Client.DATA;
 import static dev.abortguard.testing.RawHttp2Client.HEADERS;
 import static dev.abortguard.testing.RawHttp2Client.NO_ERROR;
@@ -87,7 +88,7 @@ class TrailersOnlyInterceptorWireTest {
       int stream = client.startCall(TestServers.path(BIDI), Map.of(HEADERS_FIRST, "true"), false);
       client.sendMessage(stream, "still streaming".getBytes(UTF_8), false);
       Frame trailers = client.awaitFrame(stream, HEADERS, WAIT);
-      GuardedTestServer.sync(client);
+      client.sync();
       String frames = client.describeFrames();
 
       assertTrailersOnlyAbort(client, stream, trailers);
@@ -109,7 +110,7 @@ class TrailersOnlyInterceptorWireTest {
       if (policy != ResetPolicy.IMMEDIATE) {
         assertEquals(1, server.lingering(), "the aborted stream lingers\n" + frames);
         client.sendData(stream, new byte[0], true);
-        GuardedTestServer.sync(client);
+        client.sync();
         assertEquals(0, server.lingering(), client.describeFrames());
         assertEquals(1, server.released(ReleaseCause.PEER_END_STREAM), client.describeFrames());
       } else {
@@ -126,7 +127,7 @@ class TrailersOnlyInterceptorWireTest {
       int stream = client.startCall(TestServers.path(UNARY), Map.of(HEADERS_FIRST, "true"), false);
       client.sendMessage(stream, "the only request".getBytes(UTF_8), true);
       Frame trailers = client.awaitFrame(stream, HEADERS, WAIT);
-      GuardedTestServer.sync(client);
+      client.sync();
       String frames = client.describeFrames();
 
       assertTrailersOnlyAbort(client, stream, trailers);
@@ -153,7 +154,7 @@ class TrailersOnlyInterceptorWireTest {
       int stream = client.startCall(TestServers.path(BIDI), Map.of(HEADERS_FIRST, "true"), false);
       client.sendMessage(stream, "still streaming".getBytes(UTF_8), false);
       Frame trailers = client.awaitFrame(f -> f.streamId() == stream && f.type() == HEADERS && f.endStream(), WAIT);
-      GuardedTestServer.sync(client);
+      client.sync();
       String frames = client.describeFrames();
 
       List<Frame> onStream = client.frames(stream);
@@ -176,7 +177,7 @@ class TrailersOnlyInterceptorWireTest {
       assertEquals(Map.of("reset_withheld", 1.0), mitigationCounts(server, BIDI), frames);
       assertEquals(1, server.lingering(), frames);
       client.sendData(stream, new byte[0], true);
-      GuardedTestServer.sync(client);
+      client.sync();
       assertEquals(0, server.lingering(), client.describeFrames());
     }
   }
@@ -191,7 +192,7 @@ class TrailersOnlyInterceptorWireTest {
         RawHttp2Client client = server.connect()) {
       int stream = client.startCall(TestServers.path(BIDI), Map.of(MESSAGE_FIRST, "true"), false);
       Frame trailers = client.awaitFrame(f -> f.streamId() == stream && f.type() == HEADERS && f.endStream(), WAIT);
-      GuardedTestServer.sync(client);
+      client.sync();
       String frames = client.describeFrames();
 
       List<Frame> onStream = client.frames(stream);
@@ -211,7 +212,7 @@ class TrailersOnlyInterceptorWireTest {
           "an error after the first message is not an abort: " + describe(server) + "\n" + frames);
       assertTrue(server.registry.find("grpc.server.aborts.mitigated").counters().isEmpty(), describe(server));
       client.sendData(stream, new byte[0], true);
-      GuardedTestServer.sync(client);
+      client.sync();
       assertEquals(0, server.lingering(), client.describeFrames());
     }
   }
@@ -224,7 +225,7 @@ class TrailersOnlyInterceptorWireTest {
       byte[] request = "hello".getBytes(UTF_8);
       client.sendMessage(stream, request, false);
       Frame trailers = client.awaitFrame(f -> f.streamId() == stream && f.type() == HEADERS && f.endStream(), WAIT);
-      GuardedTestServer.sync(client);
+      client.sync();
       String frames = client.describeFrames();
 
       List<Frame> onStream = client.frames(stream);
@@ -242,7 +243,7 @@ class TrailersOnlyInterceptorWireTest {
       assertTrue(afterTrailers >= SHORT_GRACE.toNanos() - TimeUnit.MILLISECONDS.toNanos(20),
           "reset " + TimeUnit.NANOSECONDS.toMillis(afterTrailers) + " ms after the trailers\n"
               + client.describeFrames());
-      GuardedTestServer.sync(client);
+      client.sync();
       assertEquals(1, server.released(ReleaseCause.GRACE_EXPIRED), client.describeFrames());
       assertEquals(0, server.lingering(), client.describeFrames());
       assertTrue(server.registry.find("grpc.server.aborts").counters().isEmpty(), describe(server));
@@ -317,10 +318,6 @@ class TrailersOnlyInterceptorWireTest {
         .filter(m -> m instanceof Counter && ((Counter) m).count() != 0)
         .map(m -> m.getId().getName() + tagMap(m) + "=" + ((Counter) m).count())
         .collect(Collectors.joining(", ", "[", "]"));
-  }
-
-  static Predicate<Frame> rstOn(int stream) {
-    return f -> f.type() == RST_STREAM && f.streamId() == stream;
   }
 
   static GuardedTestServer start(UnaryOperator<AbortGuard.Builder> guardOptions) {

@@ -1,5 +1,10 @@
 package dev.abortguard.netty;
 
+import static dev.abortguard.testing.EarlyCloseExpectations.rstOn;
+import static dev.abortguard.testing.EarlyCloseExpectations.expectedCause;
+import static dev.abortguard.testing.EarlyCloseExpectations.expectPolicyReset;
+import static dev.abortguard.testing.EarlyCloseExpectations.expectImmediateReset;
+import dev.abortguard.testing.EarlyCloseExpectations.Peer;
 import static dev.abortguard.testing.RawHttp2Client.CANCEL;
 import static dev.abortguard.testing.RawHttp2Client.DATA;
 import static dev.abortguard.testing.RawHttp2Client.GOAWAY;
@@ -53,16 +58,8 @@ class FrameCodecAdapterWireTest {
   static final Duration WAIT = Duration.ofSeconds(5);
   static final String PATH = TestServers.path(TestServers.BIDI);
   static final Map<String, String> ABORT = Map.of(TestServers.ABORT_HEADER, "PERMISSION_DENIED");
-
-  /** What the raw client does once it has the trailers (or, for HALF_CLOSES_FIRST, before). */
-  enum Peer {
-    KEEPS_SENDING,
-    IDLE,
-    HALF_CLOSES_FIRST,
-    RESETS_FIRST
-  }
-
   /** A pipeline without the guard's handler. */
+
   enum Stock {
     NO_GUARD_HANDLER,
     DISABLED_GUARD
@@ -96,7 +93,7 @@ class FrameCodecAdapterWireTest {
             ? FrameCodecTestServer.startStock()
             : FrameCodecTestServer.start(b -> b.enabled(false));
         RawHttp2Client client = server.connect()) {
-      FrameCodecTestServer.sync(client);
+      client.sync();
       assertEquals(List.of(List.of("Http2FrameCodec", "Http2MultiplexHandler")), server.connectionPipelines(),
           "a stock pipeline, and a disabled guard's handler has removed itself");
 
@@ -151,14 +148,14 @@ class FrameCodecAdapterWireTest {
 
       switch (peer) {
         case KEEPS_SENDING:
-          FrameCodecTestServer.sync(client); // the child is gone: the DATA meets the adapter alone
+          client.sync(); // the child is gone: the DATA meets the adapter alone
           for (int i = 0; i < 3; i++) {
             client.sendMessage(stream, ("after trailers " + i).getBytes(StandardCharsets.UTF_8), false);
           }
-          expectPolicyReset(policy, client, stream, trailers);
+          expectPolicyReset(policy, client, stream, trailers, GRACE);
           break;
         case IDLE:
-          expectPolicyReset(policy, client, stream, trailers);
+          expectPolicyReset(policy, client, stream, trailers, GRACE);
           break;
         case HALF_CLOSES_FIRST:
           // The stream closed with the trailers: nothing lingers, nothing is reset.
@@ -179,13 +176,13 @@ class FrameCodecAdapterWireTest {
 
       if (policy == ResetPolicy.NEVER && (peer == Peer.KEEPS_SENDING || peer == Peer.IDLE)) {
         // Still lingering: only the peer ends it.
-        FrameCodecTestServer.sync(client);
+        client.sync();
         assertEquals(1, server.lingering(), "lingering under never\n" + client.describeFrames());
         client.sendData(stream, new byte[0], true);
-        FrameCodecTestServer.sync(client);
+        client.sync();
         client.assertNoFrame(rstOn(stream), Duration.ZERO);
       }
-      FrameCodecTestServer.sync(client);
+      client.sync();
       client.assertNoFrame(f -> f.type() == RST_STREAM && f.errorCode() == CANCEL, Duration.ZERO);
       assertEquals(0, server.lingering(), "lingering\n" + client.describeFrames());
       double expectedReleases = peer == Peer.HALF_CLOSES_FIRST ? 0 : 1;
@@ -194,60 +191,6 @@ class FrameCodecAdapterWireTest {
       assertEquals(expectedReleases, server.released(cause) - causeBefore,
           "released{cause=" + cause.tagValue() + "}\n" + client.describeFrames());
     }
-  }
-
-  static ReleaseCause expectedCause(ResetPolicy policy, Peer peer) {
-    if (policy == ResetPolicy.IMMEDIATE) {
-      return ReleaseCause.IMMEDIATE;
-    }
-    switch (peer) {
-      case RESETS_FIRST:
-        return ReleaseCause.PEER_RESET;
-      case HALF_CLOSES_FIRST:
-        return ReleaseCause.PEER_END_STREAM; // counted 0 times: the stream never lingers
-      default:
-        return policy == ResetPolicy.DEFERRED ? ReleaseCause.GRACE_EXPIRED : ReleaseCause.PEER_END_STREAM;
-    }
-  }
-
-  /** The server's frames after the trailers of an abort whose peer stays open. */
-  static void expectPolicyReset(ResetPolicy policy, RawHttp2Client client, int stream, Frame trailers) {
-    switch (policy) {
-      case DEFERRED: {
-        client.assertNoFrame(rstOn(stream), GRACE.minusMillis(100));
-        Frame rst = client.awaitFrame(rstOn(stream), GRACE.plus(WAIT));
-        assertEquals(NO_ERROR, rst.errorCode(), client.describeFrames());
-        long afterTrailers = rst.receivedNanos() - trailers.receivedNanos();
-        assertTrue(afterTrailers >= GRACE.toNanos() - TimeUnit.MILLISECONDS.toNanos(20),
-            "reset " + TimeUnit.NANOSECONDS.toMillis(afterTrailers) + " ms after the trailers, grace "
-                + GRACE.toMillis() + " ms\n" + client.describeFrames());
-        FrameCodecTestServer.sync(client);
-        assertEquals(List.of(trailers, rst), client.frames(stream),
-            "trailers, then one RST(NO_ERROR) and nothing else\n" + client.describeFrames());
-        break;
-      }
-      case NEVER:
-        client.assertNoFrame(rstOn(stream), GRACE.multipliedBy(2));
-        assertEquals(List.of(trailers), client.frames(stream), client.describeFrames());
-        break;
-      case IMMEDIATE:
-        expectImmediateReset(client, stream, trailers);
-        break;
-      default:
-        throw new AssertionError(policy);
-    }
-  }
-
-  /** RST(NO_ERROR) in the trailers' read batch, and no other reset but Netty's STREAM_CLOSED. */
-  static void expectImmediateReset(RawHttp2Client client, int stream, Frame trailers) {
-    Frame rst = client.awaitFrame(rstOn(stream), WAIT);
-    assertEquals(NO_ERROR, rst.errorCode(), client.describeFrames());
-    assertEquals(trailers.readBatch(), rst.readBatch(),
-        "RST_STREAM must leave in the trailers' flush\n" + client.describeFrames());
-    // DATA the peer sends after the reset is answered by Netty with RST(STREAM_CLOSED); the guard
-    // resets once, and the child's own CANCEL never reaches the wire.
-    client.assertNoFrame(f -> f.type() == RST_STREAM && f.streamId() == stream && f != rst
-        && f.errorCode() != STREAM_CLOSED, Duration.ofMillis(100));
   }
 
   // ---------------------------------------------------------------------------------- other resets
@@ -267,7 +210,7 @@ class FrameCodecAdapterWireTest {
       int stream = client.startCall(PATH, Map.of(FrameCodecTestServer.RESET_EARLY_HEADER, "true"), false);
       Frame rst = client.awaitFrame(rstOn(stream), WAIT);
       assertEquals(CANCEL, rst.errorCode(), client.describeFrames());
-      FrameCodecTestServer.sync(client);
+      client.sync();
       assertEquals(List.of(rst), client.frames(stream), "the CANCEL alone\n" + client.describeFrames());
       assertEquals(0, server.lingering(), client.describeFrames());
       assertEquals(0, server.releasedTotal() - releasedBefore, "never lingered\n" + client.describeFrames());
@@ -287,14 +230,14 @@ class FrameCodecAdapterWireTest {
         RawHttp2Client client = server.connect()) {
       int first = lingeringCall(client);
       int second = lingeringCall(client);
-      FrameCodecTestServer.sync(client);
+      client.sync();
       client.assertNoFrame(f -> f.type() == RST_STREAM, Duration.ZERO);
       assertEquals(2, server.lingering(), client.describeFrames());
 
       int third = lingeringCall(client);
       Frame rst = client.awaitFrame(rstOn(first), WAIT);
       assertEquals(NO_ERROR, rst.errorCode(), client.describeFrames());
-      FrameCodecTestServer.sync(client);
+      client.sync();
       client.assertNoFrame(rstOn(second).or(rstOn(third)), Duration.ZERO);
       client.assertNoFrame(f -> f.type() == RST_STREAM && f.errorCode() == CANCEL, Duration.ZERO);
       assertEquals(1, server.released(ReleaseCause.OVERFLOW), client.describeFrames());
@@ -309,7 +252,7 @@ class FrameCodecAdapterWireTest {
         RawHttp2Client client = server.connect()) {
       int first = lingeringCall(client);
       int second = lingeringCall(client);
-      FrameCodecTestServer.sync(client);
+      client.sync();
       assertEquals(2, server.lingering(), client.describeFrames());
 
       long started = System.nanoTime();
@@ -346,7 +289,7 @@ class FrameCodecAdapterWireTest {
       int second = lingeringCall(client);
       client.awaitFrame(rstOn(first), WAIT);
       client.awaitFrame(rstOn(second), WAIT);
-      FrameCodecTestServer.sync(client);
+      client.sync();
       int framesBefore = client.frames().size();
 
       long started = System.nanoTime();
@@ -367,7 +310,7 @@ class FrameCodecAdapterWireTest {
     try (FrameCodecTestServer server = FrameCodecTestServer.start(b -> b.reset(ResetPolicy.NEVER));
         RawHttp2Client client = server.connect()) {
       int stream = lingeringCall(client);
-      FrameCodecTestServer.sync(client);
+      client.sync();
       ChannelGroupFuture closing = server.closeConnections();
       client.awaitFrame(f -> f.type() == GOAWAY, WAIT);
       client.assertNoFrame(rstOn(stream), Duration.ofMillis(500));
@@ -403,7 +346,7 @@ class FrameCodecAdapterWireTest {
     try (FrameCodecTestServer server = FrameCodecTestServer.start(
             b -> b.reset(ResetPolicy.DEFERRED).resetGrace(Duration.ofMinutes(1)));
         RawHttp2Client client = server.connect()) {
-      FrameCodecTestServer.sync(client);
+      client.sync();
       assertEquals(0, connectionWindowReturned(client), "no connection WINDOW_UPDATE before the uploads\n"
           + client.describeFrames());
       Frame settings = client.awaitFrame(f -> f.type() == SETTINGS && !f.ack(), WAIT);
@@ -411,10 +354,10 @@ class FrameCodecAdapterWireTest {
 
       for (int i = 0; i < streams; i++) {
         int stream = lingeringCall(client);
-        FrameCodecTestServer.sync(client); // the child has closed: its reset was withheld
+        client.sync(); // the child has closed: its reset was withheld
         client.sendData(stream, new byte[upload], i % 2 == 1);
       }
-      FrameCodecTestServer.sync(client);
+      client.sync();
       long returned = connectionWindowReturned(client);
       long sent = (long) streams * upload;
       // Netty returns consumed bytes once half the window is consumed, so less than that is pending.
@@ -459,7 +402,7 @@ class FrameCodecAdapterWireTest {
             policy == null ? null : b -> b.reset(policy).resetGrace(Duration.ofMinutes(1)), 256 * 1024);
         RawHttp2Client client = server.connect()) {
       int orphaned = lingeringCall(client);
-      FrameCodecTestServer.sync(client); // its child has closed
+      client.sync(); // its child has closed
       int[] aborted = new int[2];
       try (AutoCloseable paused = server.pauseEventLoop()) {
         client.sendData(orphaned, new byte[upload], false);
@@ -515,7 +458,7 @@ class FrameCodecAdapterWireTest {
       for (int i = 0; i < limit; i++) {
         lingeringCall(client);
       }
-      FrameCodecTestServer.sync(client);
+      client.sync();
       assertEquals(limit, server.lingering(), client.describeFrames());
       int refused = client.startCall(PATH, Map.of(), false);
       Frame rst = client.awaitFrame(rstOn(refused), WAIT);
@@ -529,7 +472,7 @@ class FrameCodecAdapterWireTest {
       for (int i = 0; i < 100; i++) {
         lingeringCall(client);
       }
-      FrameCodecTestServer.sync(client);
+      client.sync();
       assertEquals(cap, server.lingering(), client.describeFrames());
       assertEquals(1, server.released(ReleaseCause.OVERFLOW), client.describeFrames());
       int echo = client.startCall(PATH, Map.of(), true);
@@ -554,8 +497,8 @@ class FrameCodecAdapterWireTest {
    * same read, so one round trip may return before it arrives; a second PING is read later.
    */
   static void settle(RawHttp2Client client) {
-    FrameCodecTestServer.sync(client);
-    FrameCodecTestServer.sync(client);
+    client.sync();
+    client.sync();
   }
 
   /** The sum of connection-level WINDOW_UPDATE increments received so far. */
@@ -592,9 +535,5 @@ class FrameCodecAdapterWireTest {
     assertEquals("7", trailers.header("grpc-status"), frames);
     assertEquals(TestServers.ABORT_DESCRIPTION, trailers.header("grpc-message"), frames);
     assertEquals(trailers, client.frames(stream).get(0), "the trailers are the stream's first frame\n" + frames);
-  }
-
-  static Predicate<Frame> rstOn(int stream) {
-    return f -> f.type() == RST_STREAM && f.streamId() == stream;
   }
 }

@@ -1,12 +1,11 @@
 package dev.abortguard.netty;
 
 import dev.abortguard.AbortGuard;
-import dev.abortguard.core.ReleaseCause;
+import dev.abortguard.testing.GuardMeters;
 import dev.abortguard.testing.RawHttp2Client;
 import dev.abortguard.testing.TestServers;
 import io.grpc.Status;
-import io.micrometer.core.instrument.Counter;
-import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
@@ -41,9 +40,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicLong;
-import java.util.concurrent.locks.LockSupport;
-import java.util.function.BooleanSupplier;
 import java.util.function.UnaryOperator;
 
 /**
@@ -58,14 +54,12 @@ import java.util.function.UnaryOperator;
  * echoes: response headers, each DATA payload back as is, and {@code grpc-status 0} trailers on the
  * client's END_STREAM. Every inbound frame is released.
  */
-final class FrameCodecTestServer implements AutoCloseable {
+final class FrameCodecTestServer implements AutoCloseable, GuardMeters {
   /** The request header that makes the child close before it wrote anything. */
   static final String RESET_EARLY_HEADER = "x-test-reset-early";
 
   /** How long a connection closed by {@link #closeConnections()} waits for its active streams. */
   static final Duration GRACEFUL_SHUTDOWN = Duration.ofSeconds(10);
-
-  private static final AtomicLong pings = new AtomicLong();
 
   final SimpleMeterRegistry registry = new SimpleMeterRegistry();
   /** The guard whose handler each connection gets, or null for a stock pipeline. */
@@ -199,58 +193,16 @@ final class FrameCodecTestServer implements AutoCloseable {
     return connections.size();
   }
 
-  /** {@code grpc.server.streams.released} for one cause. */
-  double released(ReleaseCause cause) {
-    Counter counter = registry.find("grpc.server.streams.released").tag("cause", cause.tagValue()).counter();
-    return counter == null ? 0 : counter.count();
-  }
-
-  /** {@code grpc.server.streams.released}, all causes. */
-  double releasedTotal() {
-    return registry.find("grpc.server.streams.released").counters().stream().mapToDouble(Counter::count).sum();
-  }
-
-  /** {@code grpc.server.streams.lingering}. */
-  double lingering() {
-    Gauge gauge = registry.find("grpc.server.streams.lingering").gauge();
-    return gauge == null ? 0 : gauge.value();
-  }
-
-  /**
-   * Returns once the server has processed every frame {@code client} sent before: the codec
-   * answers a PING only after the frames read before it.
-   */
-  static void sync(RawHttp2Client client) {
-    long data = pings.incrementAndGet();
-    client.sendPing(data);
-    client.awaitFrame(f -> f.type() == RawHttp2Client.PING && f.ack() && pingData(f) == data, Duration.ofSeconds(5));
-  }
-
-  private static long pingData(RawHttp2Client.Frame frame) {
-    byte[] p = frame.payload();
-    long value = 0;
-    for (int i = 0; i < 8 && i < p.length; i++) {
-      value = (value << 8) | (p[i] & 0xff);
-    }
-    return value;
-  }
-
-  /** Polls a server-side condition that no frame announces, for at most {@code timeout}. */
-  static void awaitCondition(String what, BooleanSupplier condition, Duration timeout) {
-    long deadline = System.nanoTime() + timeout.toNanos();
-    while (!condition.getAsBoolean()) {
-      if (System.nanoTime() - deadline > 0) {
-        throw new AssertionError("timed out after " + timeout + " waiting for " + what);
-      }
-      LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(5));
-    }
-  }
-
   /**
    * Closes the listening socket, then every connection gracefully, waiting at most 1 s for them
    * (a connection held up by a lingering stream is then closed by the event loop's shutdown), and
    * shuts the event loops down within 5 s.
    */
+  @Override
+  public MeterRegistry registry() {
+    return registry;
+  }
+
   @Override
   public void close() {
     serverChannel.close().awaitUninterruptibly(5, TimeUnit.SECONDS);

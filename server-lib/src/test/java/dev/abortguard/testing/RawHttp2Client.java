@@ -62,6 +62,8 @@ import javax.net.ssl.SSLSocket;
  * }</pre>
  */
 public final class RawHttp2Client implements AutoCloseable {
+  private static final java.util.concurrent.atomic.AtomicLong syncPings = new java.util.concurrent.atomic.AtomicLong(1L << 40);
+
   /** Frame type DATA. */
   public static final int DATA = 0x0;
 
@@ -452,6 +454,25 @@ public final class RawHttp2Client implements AutoCloseable {
   /** Sends a PING (not an ACK) carrying these 8 bytes. */
   public void sendPing(long data) {
     sendFrame(PING, 0, 0, int64(data));
+  }
+
+  /**
+   * Returns once the server has processed every frame sent before: HTTP/2 peers answer a PING
+   * only after the frames read before it.
+   */
+  public void sync() {
+    long data = syncPings.incrementAndGet();
+    sendPing(data);
+    awaitFrame(f -> f.type() == PING && f.ack() && pingData(f) == data, Duration.ofSeconds(5));
+  }
+
+  private static long pingData(Frame frame) {
+    byte[] p = frame.payload();
+    long value = 0;
+    for (int i = 0; i < 8 && i < p.length; i++) {
+      value = (value << 8) | (p[i] & 0xff);
+    }
+    return value;
   }
 
   /** The gRPC wire form of a message: compressed flag 0, 4-byte big-endian length, the bytes. */
