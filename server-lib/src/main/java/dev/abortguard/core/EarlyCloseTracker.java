@@ -138,6 +138,9 @@ public final class EarlyCloseTracker {
   }
 
   private void forget(int streamId, ReleaseCause cause, long nowNanos) {
+    if (lingering.isEmpty()) {
+      return; // every normal stream's close comes here: skip the boxing
+    }
     Long since = lingering.remove(streamId);
     if (since != null) {
       listener.onReleased(cause, nowNanos - since);
