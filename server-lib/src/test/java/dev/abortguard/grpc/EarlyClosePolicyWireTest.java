@@ -7,14 +7,10 @@ import static dev.abortguard.testing.EarlyCloseExpectations.expectImmediateReset
 import dev.abortguard.testing.EarlyCloseExpectations.Peer;
 import static dev.abortguard.testing.RawHttp2Client.CANCEL;
 import static dev.abortguard.testing.RawHttp2Client.HEADERS;
-import static dev.abortguard.testing.RawHttp2Client.NO_ERROR;
-import static dev.abortguard.testing.RawHttp2Client.RST_STREAM;
-import static dev.abortguard.testing.RawHttp2Client.STREAM_CLOSED;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.abortguard.ResetPolicy;
-import dev.abortguard.core.ReleaseCause;
 import dev.abortguard.testing.RawHttp2Client;
 import dev.abortguard.testing.RawHttp2Client.Frame;
 import dev.abortguard.testing.TestServers;
@@ -24,7 +20,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;

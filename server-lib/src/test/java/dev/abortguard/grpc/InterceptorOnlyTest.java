@@ -24,7 +24,6 @@ import io.grpc.Status;
 import io.grpc.inprocess.InProcessChannelBuilder;
 import io.grpc.inprocess.InProcessServerBuilder;
 import io.grpc.stub.ServerCalls;
-import io.grpc.stub.StreamObserver;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Tag;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
@@ -205,7 +204,7 @@ class InterceptorOnlyTest {
 
     static InProcess start(AbortGuard guard) throws IOException {
       ServerServiceDefinition service = ServerServiceDefinition.builder(SERVICE)
-          .addMethod(BIDI, ServerCalls.asyncBidiStreamingCall(InProcess::echo))
+          .addMethod(BIDI, ServerCalls.asyncBidiStreamingCall(TestServers::echo))
           .addMethod(UNARY, ServerCalls.asyncUnaryCall((request, responses) -> {
             responses.onNext(request);
             responses.onCompleted();
@@ -257,23 +256,6 @@ class InterceptorOnlyTest {
         call.cancel("done", null);
       }
       return outcome;
-    }
-
-    static StreamObserver<byte[]> echo(StreamObserver<byte[]> responses) {
-      return new StreamObserver<>() {
-        @Override
-        public void onNext(byte[] request) {
-          responses.onNext(request);
-        }
-
-        @Override
-        public void onError(Throwable t) {}
-
-        @Override
-        public void onCompleted() {
-          responses.onCompleted();
-        }
-      };
     }
 
     @Override

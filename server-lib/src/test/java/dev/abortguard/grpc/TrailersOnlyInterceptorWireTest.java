@@ -4,7 +4,6 @@ import static dev.abortguard.testing.EarlyCloseExpectations.rstOn;
 import static dev.abortguard.testing.RawHttp2Client.DATA;
 import static dev.abortguard.testing.RawHttp2Client.HEADERS;
 import static dev.abortguard.testing.RawHttp2Client.NO_ERROR;
-import static dev.abortguard.testing.RawHttp2Client.RST_STREAM;
 import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -42,7 +41,6 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
-import java.util.function.Predicate;
 import java.util.function.UnaryOperator;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
@@ -328,7 +326,7 @@ class TrailersOnlyInterceptorWireTest {
   /** The service, with the eager-headers interceptor inside the guard's (which install adds). */
   static ServerServiceDefinition service() {
     ServerServiceDefinition service = ServerServiceDefinition.builder(SERVICE)
-        .addMethod(BIDI, ServerCalls.asyncBidiStreamingCall(TrailersOnlyInterceptorWireTest::echo))
+        .addMethod(BIDI, ServerCalls.asyncBidiStreamingCall(TestServers::echo))
         .addMethod(UNARY, ServerCalls.asyncUnaryCall((request, responses) -> {
           responses.onNext(request);
           responses.onCompleted();
@@ -336,23 +334,6 @@ class TrailersOnlyInterceptorWireTest {
         .addMethod(ANSWER_ONCE, ServerCalls.asyncBidiStreamingCall(TrailersOnlyInterceptorWireTest::answerOnce))
         .build();
     return ServerInterceptors.intercept(service, new EagerHeadersInterceptor());
-  }
-
-  static StreamObserver<byte[]> echo(StreamObserver<byte[]> responses) {
-    return new StreamObserver<>() {
-      @Override
-      public void onNext(byte[] request) {
-        responses.onNext(request);
-      }
-
-      @Override
-      public void onError(Throwable t) {}
-
-      @Override
-      public void onCompleted() {
-        responses.onCompleted();
-      }
-    };
   }
 
   static StreamObserver<byte[]> answerOnce(StreamObserver<byte[]> responses) {

@@ -1,5 +1,6 @@
 package dev.abortguard.metrics;
 
+import dev.abortguard.testing.TestServers;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -17,10 +18,6 @@ import io.micrometer.core.instrument.Meter;
 import io.micrometer.core.instrument.Tag;
 import io.micrometer.core.instrument.Timer;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
-import java.io.ByteArrayInputStream;
-import java.io.IOException;
-import java.io.InputStream;
-import java.io.UncheckedIOException;
 import java.util.Arrays;
 import java.util.Map;
 import java.util.Set;
@@ -40,21 +37,8 @@ class MicrometerGuardMetricsTest {
   private static final String RELEASED = "grpc.server.streams.released";
   private static final String LINGER_DURATION = "grpc.server.streams.linger.duration";
 
-  private static final MethodDescriptor.Marshaller<byte[]> BYTES = new MethodDescriptor.Marshaller<>() {
-    @Override
-    public InputStream stream(byte[] value) {
-      return new ByteArrayInputStream(value);
-    }
+  private static final MethodDescriptor.Marshaller<byte[]> BYTES = TestServers.bytesMarshaller();
 
-    @Override
-    public byte[] parse(InputStream stream) {
-      try {
-        return stream.readAllBytes();
-      } catch (IOException e) {
-        throw new UncheckedIOException(e);
-      }
-    }
-  };
 
   private static final MethodDescriptor<byte[], byte[]> CHAT = method(MethodType.BIDI_STREAMING, "demo.Chat/Talk");
   private static final MethodDescriptor<byte[], byte[]> UPLOAD =

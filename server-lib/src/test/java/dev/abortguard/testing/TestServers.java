@@ -86,7 +86,7 @@ public final class TestServers {
             .addMethod(UNARY, ServerCalls.asyncUnaryCall(TestServers::unary))
             .addMethod(
                 CLIENT_STREAM, ServerCalls.asyncClientStreamingCall(TestServers::clientStream))
-            .addMethod(BIDI, ServerCalls.asyncBidiStreamingCall(TestServers::bidi))
+            .addMethod(BIDI, ServerCalls.asyncBidiStreamingCall(TestServers::echo))
             .build();
     return ServerInterceptors.intercept(echo, abortInterceptor());
   }
@@ -172,7 +172,8 @@ public final class TestServers {
     };
   }
 
-  private static StreamObserver<byte[]> bidi(StreamObserver<byte[]> responses) {
+  /** An observer that echoes each request and completes when the client does. */
+  public static StreamObserver<byte[]> echo(StreamObserver<byte[]> responses) {
     return new StreamObserver<>() {
       @Override
       public void onNext(byte[] request) {
