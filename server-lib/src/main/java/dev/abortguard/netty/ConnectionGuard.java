@@ -99,11 +99,6 @@ public final class ConnectionGuard {
     return tracker.lingeringCount();
   }
 
-  /** Whether a grace timer is scheduled. */
-  public boolean graceTimerScheduled() {
-    return graceTimer != null;
-  }
-
   // Tracker decisions arrive inside Netty callbacks (a write, a listener notification); writing
   // there would re-enter the HTTP/2 codec, so the reset waits for the next flush or task.
   private void resetLater(int streamId) {

@@ -104,11 +104,6 @@ public final class EarlyCloseFrameHandler extends ChannelDuplexHandler {
     }
   }
 
-  /** Streams lingering on this connection. */
-  public int lingeringCount() {
-    return guard == null ? 0 : guard.lingeringCount();
-  }
-
   /**
    * Whether a reset a child wrote goes to the codec. The one a child writes when it closes after
    * END_STREAM, with the peer still open, is the guard's to decide; one for a stream that is
