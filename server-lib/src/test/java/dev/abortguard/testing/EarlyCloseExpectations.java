@@ -1,5 +1,7 @@
 package dev.abortguard.testing;
 
+import static dev.abortguard.testing.RawHttp2Client.CANCEL;
+import static dev.abortguard.testing.RawHttp2Client.HEADERS;
 import static dev.abortguard.testing.RawHttp2Client.NO_ERROR;
 import static dev.abortguard.testing.RawHttp2Client.RST_STREAM;
 import static dev.abortguard.testing.RawHttp2Client.STREAM_CLOSED;
@@ -9,8 +11,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.abortguard.ResetPolicy;
 import dev.abortguard.core.ReleaseCause;
 import dev.abortguard.testing.RawHttp2Client.Frame;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Predicate;
 
@@ -49,6 +53,78 @@ public final class EarlyCloseExpectations {
       default:
         return policy == ResetPolicy.DEFERRED ? ReleaseCause.GRACE_EXPIRED : ReleaseCause.PEER_END_STREAM;
     }
+  }
+
+  /**
+   * The whole scenario both adapters' policy matrices run: {@code client} starts a call on {@code
+   * path} that the server aborts with PERMISSION_DENIED, behaves as {@code peer}, and the frames and
+   * the server's meters must be what {@code policy} promises.
+   */
+  public static void abortThenPeer(
+      GuardMeters server, RawHttp2Client client, String path, ResetPolicy policy, Peer peer, Duration grace) {
+    ReleaseCause cause = expectedCause(policy, peer);
+    double releasedBefore = server.releasedTotal();
+    double causeBefore = server.released(cause);
+    int stream = client.startCall(path, Map.of(TestServers.ABORT_HEADER, "PERMISSION_DENIED"),
+        peer == Peer.HALF_CLOSES_FIRST);
+    Frame trailers = client.awaitFrame(stream, HEADERS, WAIT);
+    assertTrailersOnly(client, stream, trailers);
+
+    switch (peer) {
+      case KEEPS_SENDING:
+        client.sync(); // the server has the trailers out: the DATA comes after them
+        for (int i = 0; i < 3; i++) {
+          client.sendMessage(stream, ("after trailers " + i).getBytes(StandardCharsets.UTF_8), false);
+        }
+        expectPolicyReset(policy, client, stream, trailers, grace);
+        break;
+      case IDLE:
+        expectPolicyReset(policy, client, stream, trailers, grace);
+        break;
+      case HALF_CLOSES_FIRST:
+        // The stream closed with the trailers: nothing lingers, nothing is reset.
+        client.assertNoFrame(rstOn(stream), grace.plusMillis(200));
+        break;
+      case RESETS_FIRST:
+        client.sendRstStream(stream, CANCEL);
+        if (policy == ResetPolicy.IMMEDIATE) {
+          expectImmediateReset(client, stream, trailers);
+        } else {
+          // Nothing at all from the server after the trailers.
+          client.assertNoFrame(f -> f.streamId() == stream && f != trailers, grace.plusMillis(200));
+        }
+        break;
+      default:
+        throw new AssertionError(peer);
+    }
+
+    if (policy == ResetPolicy.NEVER && (peer == Peer.KEEPS_SENDING || peer == Peer.IDLE)) {
+      // Still lingering: only the peer ends it.
+      client.sync();
+      assertEquals(1, server.lingering(), "lingering under never\n" + client.describeFrames());
+      client.sendData(stream, new byte[0], true);
+      client.sync();
+      client.assertNoFrame(rstOn(stream), Duration.ZERO);
+    }
+    client.sync();
+    client.assertNoFrame(f -> f.type() == RST_STREAM && f.errorCode() == CANCEL, Duration.ZERO);
+    assertEquals(0, server.lingering(), "lingering\n" + client.describeFrames());
+    double expectedReleases = peer == Peer.HALF_CLOSES_FIRST ? 0 : 1;
+    assertEquals(expectedReleases, server.releasedTotal() - releasedBefore,
+        "released, all causes\n" + client.describeFrames());
+    assertEquals(expectedReleases, server.released(cause) - causeBefore,
+        "released{cause=" + cause.tagValue() + "}\n" + client.describeFrames());
+  }
+
+  /** One HEADERS frame with END_STREAM, the abort's status, and nothing before it on the stream. */
+  public static void assertTrailersOnly(RawHttp2Client client, int stream, Frame trailers) {
+    String frames = client.describeFrames();
+    assertTrue(trailers.endStream(), "trailers-only HEADERS carries END_STREAM\n" + frames);
+    assertEquals("200", trailers.header(":status"), frames);
+    assertEquals("application/grpc", trailers.header("content-type"), frames);
+    assertEquals("7", trailers.header("grpc-status"), frames);
+    assertEquals(TestServers.ABORT_DESCRIPTION, trailers.header("grpc-message"), frames);
+    assertEquals(trailers, client.frames(stream).get(0), "the trailers are the stream's first frame\n" + frames);
   }
 
   /** The server's frames after the trailers of an abort whose peer stays open. */

@@ -101,7 +101,10 @@ public final class TestServers {
 
   /** A plaintext builder on {@code 127.0.0.1}, ephemeral port, serving {@link #echoService()}. */
   public static NettyServerBuilder plaintextBuilder() {
+    // RawHttp2Client.sync() is a PING round trip; grpc-java would answer more than two of them
+    // within 5 minutes with GOAWAY(too_many_pings).
     return NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0))
+        .permitKeepAliveTime(0, TimeUnit.NANOSECONDS)
         .addService(echoService());
   }
 
