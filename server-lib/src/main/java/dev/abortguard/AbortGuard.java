@@ -1,9 +1,15 @@
 package dev.abortguard;
 
-import dev.abortguard.grpc.AbortInterceptor;
-import dev.abortguard.grpc.GuardedNegotiators;
-import dev.abortguard.metrics.GuardMetrics;
-import dev.abortguard.netty.EarlyCloseFrameHandler;
+import dev.abortguard.core.LingeringBudget;
+import dev.abortguard.internal.grpc.AbortInterceptor;
+import dev.abortguard.internal.grpc.CallLayer;
+import dev.abortguard.internal.grpc.GuardedCredentials;
+import dev.abortguard.internal.grpc.PassThroughInterceptor;
+import dev.abortguard.internal.grpc.TransportGuard;
+import dev.abortguard.internal.metrics.GuardMetrics;
+import dev.abortguard.internal.netty.EarlyCloseFrameHandler;
+import io.grpc.InsecureServerCredentials;
+import io.grpc.ServerBuilder;
 import io.grpc.ServerCredentials;
 import io.grpc.ServerInterceptor;
 import io.grpc.netty.NettyServerBuilder;
@@ -11,6 +17,7 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerAdapter;
 import io.netty.channel.ChannelHandlerContext;
+import java.net.SocketAddress;
 import java.time.Duration;
 import java.util.Objects;
 import java.util.function.Function;
@@ -22,30 +29,42 @@ import java.util.logging.Logger;
  *
  * <pre>{@code
  * AbortGuard guard = AbortGuard.builder().meterRegistry(registry).build();
- * Server server = guard.install(NettyServerBuilder.forPort(50051)
- *         .addService(service))   // install after your own interceptors
+ * Server server = guard.forPort(50051)                    // or forPort(port, credentials)
+ *     .addService(service)
+ *     .intercept(auth)                                   // any order
  *     .build().start();
  * }</pre>
  *
+ * <p>A guard has two parts. The <em>HTTP/2 adapter</em> applies the reset policy on each
+ * connection; it goes in through grpc-java's credentials ({@link #wrap}). The <em>call layer</em>
+ * counts aborts through a stream tracer, whatever the interceptor order, and holds eagerly sent
+ * headers back ({@link #install}). {@link #forPort}/{@link #forAddress} add both in one line;
+ * {@link #wrap} and {@link #install} are for builders made elsewhere. Wrapping or installing twice
+ * changes nothing, and a server that loses either part says so at run time: one ERROR log line
+ * and the {@code abortguard.misconfigured} counter.
+ *
  * <p>Settings come from the {@code abortguard.*} system properties (see {@link AbortGuardConfig}),
  * read once when the guard is built; the builder's setters override them. A guard is immutable
- * and may serve any number of servers.
+ * and may serve any number of servers; each server reports only what it did. The bound {@code
+ * abortguard.lingering.maxTotal} is shared by all of them.
  */
 public final class AbortGuard {
   private static final Logger logger = Logger.getLogger(AbortGuard.class.getName());
 
   private final AbortGuardConfig config;
   private final GuardMetrics metrics;
-  private final AbortInterceptor interceptor;
-  /** Set once the HTTP/2 adapter is in use, so the interceptor can count withheld resets. */
-  private volatile boolean transportGuarded;
+  private final LingeringBudget budget;
+  private final TransportGuard transportGuard;
+  private final ServerInterceptor interceptor;
 
   private AbortGuard(AbortGuardConfig config, GuardMetrics metrics) {
     this.config = config;
     this.metrics = metrics;
-    boolean deferred = config.reset() == ResetPolicy.DEFERRED;
-    this.interceptor =
-        new AbortInterceptor(config.trailersOnly(), () -> deferred && transportGuarded, metrics);
+    this.budget = new LingeringBudget(config.lingeringMaxTotal());
+    this.transportGuard = new TransportGuard(this, config, budget, metrics);
+    this.interceptor = config.enabled()
+        ? new AbortInterceptor(new CallLayer(config, metrics))
+        : PassThroughInterceptor.INSTANCE;
   }
 
   /** A guard configured by the {@code abortguard.*} system properties alone, recording no metrics. */
@@ -63,33 +82,35 @@ public final class AbortGuard {
     return config;
   }
 
-  /**
-   * Adds the guard to a builder made with {@code NettyServerBuilder.forPort} or {@code forAddress},
-   * plaintext or TLS: the {@link #interceptor() interceptor} and the HTTP/2 adapter that applies
-   * the reset policy. Call it after configuring security and after your own {@code intercept(...)}
-   * calls, so that the guard sees aborts made by your interceptors.
-   *
-   * @throws IllegalStateException if the builder was made from {@link ServerCredentials} (use
-   *     {@link #wrap(ServerCredentials)} for those), or already has a guard
-   */
-  public NettyServerBuilder install(NettyServerBuilder builder) {
-    Objects.requireNonNull(builder, "builder");
-    if (!config.enabled()) {
-      logger.info("abortguard is disabled (" + AbortGuardConfig.ENABLED + "=false): installing nothing");
-      return builder;
-    }
-    GuardedNegotiators.install(builder, config, metrics);
-    transportGuarded = true;
-    builder.intercept(interceptor);
-    return builder;
+  /** A guarded plaintext grpc-netty server builder on {@code port}: {@code forPort(port, InsecureServerCredentials.create())}. */
+  public NettyServerBuilder forPort(int port) {
+    return forPort(port, InsecureServerCredentials.create());
   }
 
   /**
-   * Credentials that carry the guard's HTTP/2 adapter, for servers built from {@link
-   * ServerCredentials} (for example {@code Grpc.newServerBuilderForPort(port, guard.wrap(creds))}).
-   * Add {@link #interceptor()} to such a server as well.
+   * A guarded grpc-netty server builder on {@code port}, with both parts of the guard. For TLS pass
+   * {@code TlsServerCredentials.create(certChain, privateKey)}, or {@code
+   * NettySslContextServerCredentials.create(sslContext)} for an {@code SslContext}.
    *
-   * @throws IllegalArgumentException if the credentials are not ones grpc-netty understands
+   * @throws IllegalArgumentException if grpc-netty does not understand the credentials
+   */
+  public NettyServerBuilder forPort(int port, ServerCredentials credentials) {
+    return install(NettyServerBuilder.forPort(port, wrap(credentials)));
+  }
+
+  /** Like {@link #forPort(int, ServerCredentials)}, on {@code address}. */
+  public NettyServerBuilder forAddress(SocketAddress address, ServerCredentials credentials) {
+    return install(NettyServerBuilder.forAddress(address, wrap(credentials)));
+  }
+
+  /**
+   * Credentials like {@code credentials} that carry the guard's HTTP/2 adapter, for a grpc-netty
+   * builder made elsewhere ({@code NettyServerBuilder.forPort(port, guard.wrap(credentials))},
+   * {@code Grpc.newServerBuilderForPort(...)}). Install the call layer on that builder too.
+   * Credentials this guard already wrapped come back as they are.
+   *
+   * @throws IllegalArgumentException if another guard wrapped them, or grpc-netty does not
+   *     understand them
    */
   public ServerCredentials wrap(ServerCredentials credentials) {
     Objects.requireNonNull(credentials, "credentials");
@@ -97,20 +118,44 @@ public final class AbortGuard {
       logger.info("abortguard is disabled (" + AbortGuardConfig.ENABLED + "=false): credentials left as they are");
       return credentials;
     }
-    ServerCredentials wrapped = GuardedNegotiators.wrap(credentials, config, metrics);
-    transportGuarded = true;
-    return wrapped;
+    return GuardedCredentials.wrap(credentials, transportGuard);
   }
 
   /**
-   * The interceptor alone, for any server (in-process, servlet, or one built from {@link
-   * #wrap(ServerCredentials) wrapped credentials}): an abort before the first response message
-   * goes out trailers-only, and aborts are counted. Add it last, so it is the outermost.
+   * Adds the call layer to any server builder (grpc-netty, in-process, servlet): a stream tracer
+   * that counts every abort, whatever the interceptor order, and the {@link #interceptor()} that
+   * holds eager headers back. On a grpc-netty builder it also checks each connection for the
+   * HTTP/2 adapter ({@link #wrap}) and reports its absence. Calling it again on the same builder
+   * changes nothing.
+   */
+  public <T extends ServerBuilder<?>> T install(T builder) {
+    Objects.requireNonNull(builder, "builder");
+    if (!config.enabled()) {
+      logger.info("abortguard is disabled (" + AbortGuardConfig.ENABLED + "=false): installing nothing");
+      return builder;
+    }
+    CallLayer layer = new CallLayer(config, metrics);
+    try {
+      builder.addStreamTracerFactory(layer);
+    } catch (UnsupportedOperationException e) {
+      logger.warning("abortguard: " + builder.getClass().getName() + " takes no stream tracers; "
+          + "only aborts that pass through the guard's interceptor are counted");
+    }
+    if (builder instanceof NettyServerBuilder) {
+      builder.addTransportFilter(layer.transportCheck());
+    }
+    builder.intercept(interceptor);
+    return builder;
+  }
+
+  /**
+   * The guard's interceptor: holds eagerly sent headers back so that an abort before the first
+   * message goes out trailers-only. {@link #install} adds it already; add it again after your own
+   * {@code intercept(...)} calls if those send headers before aborting, so it is outermost (only
+   * the outermost acts). Alone, on a server without {@link #install}, it also counts the aborts
+   * it sees.
    */
   public ServerInterceptor interceptor() {
-    if (!config.enabled()) {
-      return PassThroughInterceptor.INSTANCE;
-    }
     return interceptor;
   }
 
@@ -124,7 +169,7 @@ public final class AbortGuard {
     if (!config.enabled()) {
       return new SelfRemovingHandler();
     }
-    return new EarlyCloseFrameHandler(config, metrics);
+    return new EarlyCloseFrameHandler(config, budget, metrics);
   }
 
   /** What a disabled guard puts in a pipeline: it takes itself out again. */
@@ -142,6 +187,7 @@ public final class AbortGuard {
     private ResetPolicy reset;
     private Duration resetGrace;
     private Integer lingeringMax;
+    private Integer lingeringMaxTotal;
     private Boolean trailersOnly;
     private MeterRegistry meterRegistry;
 
@@ -180,6 +226,12 @@ public final class AbortGuard {
       return this;
     }
 
+    /** Overrides {@code abortguard.lingering.maxTotal}; must be at least 1. */
+    public Builder lingeringMaxTotal(int lingeringMaxTotal) {
+      this.lingeringMaxTotal = lingeringMaxTotal;
+      return this;
+    }
+
     /** Overrides {@code abortguard.trailersOnly}. */
     public Builder trailersOnly(boolean trailersOnly) {
       this.trailersOnly = trailersOnly;
@@ -212,6 +264,9 @@ public final class AbortGuard {
       if (lingeringMax != null) {
         config = config.withLingeringMax(lingeringMax);
       }
+      if (lingeringMaxTotal != null) {
+        config = config.withLingeringMaxTotal(lingeringMaxTotal);
+      }
       if (trailersOnly != null) {
         config = config.withTrailersOnly(trailersOnly);
       }
@@ -232,6 +287,8 @@ public final class AbortGuard {
           return resetGrace != null;
         case AbortGuardConfig.LINGERING_MAX:
           return lingeringMax != null;
+        case AbortGuardConfig.LINGERING_MAX_TOTAL:
+          return lingeringMaxTotal != null;
         case AbortGuardConfig.TRAILERS_ONLY:
           return trailersOnly != null;
         default:

@@ -23,6 +23,11 @@ public final class AbortGuardConfig {
   public static final String RESET_GRACE = "abortguard.reset.grace";
   /** Lingering streams allowed per connection before the oldest is reset. */
   public static final String LINGERING_MAX = "abortguard.lingering.max";
+  /**
+   * Lingering streams allowed across every connection the guard serves; past it a newly
+   * early-closed stream is reset at once.
+   */
+  public static final String LINGERING_MAX_TOTAL = "abortguard.lingering.maxTotal";
   /** Hold eagerly sent response headers back so that an abort is trailers-only. */
   public static final String TRAILERS_ONLY = "abortguard.trailersOnly";
 
@@ -33,20 +38,22 @@ public final class AbortGuardConfig {
 
   // After the constants above, which the constructor uses.
   static final AbortGuardConfig DEFAULTS =
-      new AbortGuardConfig(true, ResetPolicy.DEFERRED, Duration.ofSeconds(10), 1024, true);
+      new AbortGuardConfig(true, ResetPolicy.DEFERRED, Duration.ofSeconds(10), 1024, 10_000, true);
 
   private final boolean enabled;
   private final ResetPolicy reset;
   private final Duration resetGrace;
   private final int lingeringMax;
+  private final int lingeringMaxTotal;
   private final boolean trailersOnly;
 
-  AbortGuardConfig(
-      boolean enabled, ResetPolicy reset, Duration resetGrace, int lingeringMax, boolean trailersOnly) {
+  AbortGuardConfig(boolean enabled, ResetPolicy reset, Duration resetGrace, int lingeringMax,
+      int lingeringMaxTotal, boolean trailersOnly) {
     this.enabled = enabled;
     this.reset = Objects.requireNonNull(reset, "reset");
     this.resetGrace = requireGraceInRange(resetGrace);
     this.lingeringMax = requireAtLeastOne(LINGERING_MAX, lingeringMax);
+    this.lingeringMaxTotal = requireAtLeastOne(LINGERING_MAX_TOTAL, lingeringMaxTotal);
     this.trailersOnly = trailersOnly;
   }
 
@@ -64,60 +71,77 @@ public final class AbortGuardConfig {
     String reset = properties.apply(RESET);
     String grace = properties.apply(RESET_GRACE);
     String max = properties.apply(LINGERING_MAX);
+    String maxTotal = properties.apply(LINGERING_MAX_TOTAL);
     String trailersOnly = properties.apply(TRAILERS_ONLY);
     return new AbortGuardConfig(
         enabled == null ? DEFAULTS.enabled : parseBoolean(ENABLED, enabled),
         reset == null ? DEFAULTS.reset : ResetPolicy.parse(RESET, reset),
         grace == null ? DEFAULTS.resetGrace : parseDuration(RESET_GRACE, grace),
-        max == null ? DEFAULTS.lingeringMax : parseLingeringMax(max),
+        max == null ? DEFAULTS.lingeringMax : parseCount(LINGERING_MAX, max),
+        maxTotal == null ? DEFAULTS.lingeringMaxTotal : parseCount(LINGERING_MAX_TOTAL, maxTotal),
         trailersOnly == null ? DEFAULTS.trailersOnly : parseBoolean(TRAILERS_ONLY, trailersOnly));
   }
 
+  /** {@value #ENABLED}: whether the guard installs anything. */
   public boolean enabled() {
     return enabled;
   }
 
+  /** {@value #RESET}: what happens to early-closed streams. */
   public ResetPolicy reset() {
     return reset;
   }
 
+  /** {@value #RESET_GRACE}: how long {@code deferred} waits for the peer. */
   public Duration resetGrace() {
     return resetGrace;
   }
 
+  /** {@value #LINGERING_MAX}: lingering streams per connection. */
   public int lingeringMax() {
     return lingeringMax;
   }
 
+  /** {@value #LINGERING_MAX_TOTAL}: lingering streams across every connection the guard serves. */
+  public int lingeringMaxTotal() {
+    return lingeringMaxTotal;
+  }
+
+  /** {@value #TRAILERS_ONLY}: hold eager response headers back until the first message. */
   public boolean trailersOnly() {
     return trailersOnly;
   }
 
   AbortGuardConfig withEnabled(boolean value) {
-    return new AbortGuardConfig(value, reset, resetGrace, lingeringMax, trailersOnly);
+    return new AbortGuardConfig(value, reset, resetGrace, lingeringMax, lingeringMaxTotal, trailersOnly);
   }
 
   AbortGuardConfig withReset(ResetPolicy value) {
-    return new AbortGuardConfig(enabled, value, resetGrace, lingeringMax, trailersOnly);
+    return new AbortGuardConfig(enabled, value, resetGrace, lingeringMax, lingeringMaxTotal, trailersOnly);
   }
 
   AbortGuardConfig withResetGrace(Duration value) {
-    return new AbortGuardConfig(enabled, reset, value, lingeringMax, trailersOnly);
+    return new AbortGuardConfig(enabled, reset, value, lingeringMax, lingeringMaxTotal, trailersOnly);
   }
 
   AbortGuardConfig withLingeringMax(int value) {
-    return new AbortGuardConfig(enabled, reset, resetGrace, value, trailersOnly);
+    return new AbortGuardConfig(enabled, reset, resetGrace, value, lingeringMaxTotal, trailersOnly);
+  }
+
+  AbortGuardConfig withLingeringMaxTotal(int value) {
+    return new AbortGuardConfig(enabled, reset, resetGrace, lingeringMax, value, trailersOnly);
   }
 
   AbortGuardConfig withTrailersOnly(boolean value) {
-    return new AbortGuardConfig(enabled, reset, resetGrace, lingeringMax, value);
+    return new AbortGuardConfig(enabled, reset, resetGrace, lingeringMax, lingeringMaxTotal, value);
   }
 
   /** One line for start-up logs, e.g. {@code reset=deferred grace=10s lingering.max=1024 ...}. */
   @Override
   public String toString() {
     return "enabled=" + enabled + " reset=" + reset.value() + " grace=" + format(resetGrace)
-        + " lingering.max=" + lingeringMax + " trailersOnly=" + trailersOnly;
+        + " lingering.max=" + lingeringMax + " lingering.maxTotal=" + lingeringMaxTotal
+        + " trailersOnly=" + trailersOnly;
   }
 
   static String format(Duration duration) {
@@ -174,7 +198,7 @@ public final class AbortGuardConfig {
     return duration;
   }
 
-  private static int parseLingeringMax(String text) {
+  private static int parseCount(String property, String text) {
     String allowed = "a whole number from 1 to " + Integer.MAX_VALUE;
     try {
       int value = Integer.parseInt(text.trim());
@@ -184,7 +208,7 @@ public final class AbortGuardConfig {
     } catch (NumberFormatException e) {
       // reported below with the property's name
     }
-    throw invalid(LINGERING_MAX, text, allowed);
+    throw invalid(property, text, allowed);
   }
 
   // The grace becomes nanoseconds per connection; bounding it keeps that exact and sane.

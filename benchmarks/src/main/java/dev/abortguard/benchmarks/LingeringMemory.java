@@ -2,7 +2,7 @@ package dev.abortguard.benchmarks;
 
 import dev.abortguard.ResetPolicy;
 import dev.abortguard.core.EarlyCloseTracker;
-import dev.abortguard.core.LingeringStreamListener;
+import dev.abortguard.core.LingeringBudget;
 import java.io.IOException;
 import java.lang.management.ManagementFactory;
 import java.lang.management.MemoryMXBean;
@@ -71,7 +71,7 @@ public final class LingeringMemory {
   /** A tracker as a connection would hold it: odd client stream ids, real nanoTime stamps. */
   private static EarlyCloseTracker fill(int size) {
     EarlyCloseTracker tracker = new EarlyCloseTracker(
-        ResetPolicy.DEFERRED, Long.MAX_VALUE, Integer.MAX_VALUE, id -> {}, LingeringStreamListener.NONE);
+        ResetPolicy.DEFERRED, Long.MAX_VALUE, Integer.MAX_VALUE, new LingeringBudget(Integer.MAX_VALUE));
     for (int i = 0; i < size; i++) {
       tracker.serverEnded(2 * i + 1, System.nanoTime());
     }

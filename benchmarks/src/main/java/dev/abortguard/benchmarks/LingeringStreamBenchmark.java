@@ -2,7 +2,8 @@ package dev.abortguard.benchmarks;
 
 import dev.abortguard.ResetPolicy;
 import dev.abortguard.core.EarlyCloseTracker;
-import dev.abortguard.core.LingeringStreamListener;
+import dev.abortguard.core.LingeringBudget;
+import dev.abortguard.core.Release;
 import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
@@ -41,10 +42,11 @@ public class LingeringStreamBenchmark {
   @Setup
   public void fill() {
     tracker = new EarlyCloseTracker(
-        ResetPolicy.DEFERRED, lingering, Integer.MAX_VALUE, id -> resets++, LingeringStreamListener.NONE);
+        ResetPolicy.DEFERRED, lingering, Integer.MAX_VALUE, new LingeringBudget(Integer.MAX_VALUE));
     for (int i = 0; i < lingering; i++) {
       tracker.serverEnded(2 * i + 1, clock++); // Client-initiated streams have odd ids.
     }
+    drain();
     firstFreeId = 2 * lingering + 1;
     nextId = firstFreeId;
   }
@@ -64,6 +66,7 @@ public class LingeringStreamBenchmark {
     long now = clock++;
     tracker.serverEnded(id, now);
     tracker.peerEnded(id, now);
+    drain();
   }
 
   /** serverEnded, then the peer's RST_STREAM: what a grpc-java or C-core client does. */
@@ -73,6 +76,7 @@ public class LingeringStreamBenchmark {
     long now = clock++;
     tracker.serverEnded(id, now);
     tracker.peerReset(id, now);
+    drain();
   }
 
   /** serverEnded, then expire() resetting the eldest stream whose grace ran out. */
@@ -81,6 +85,7 @@ public class LingeringStreamBenchmark {
     long now = clock++;
     tracker.serverEnded(streamId(), now);
     tracker.expire(now);
+    drain();
     return resets;
   }
 
@@ -92,6 +97,16 @@ public class LingeringStreamBenchmark {
   @OperationsPerInvocation(1)
   public void peerEndedNotLingering() {
     tracker.peerEnded(streamId(), clock++);
+  }
+
+  /** What an adapter does after each event: takes the decisions, counting the resets. */
+  private void drain() {
+    Release release;
+    while ((release = tracker.pollRelease()) != null) {
+      if (release.cause().resetsStream()) {
+        resets++;
+      }
+    }
   }
 
   private int streamId() {

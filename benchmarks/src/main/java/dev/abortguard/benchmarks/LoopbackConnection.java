@@ -5,6 +5,8 @@ import dev.abortguard.ResetPolicy;
 import io.grpc.ManagedChannel;
 import io.grpc.Server;
 import io.grpc.ServerInterceptor;
+import io.grpc.InsecureServerCredentials;
+import io.grpc.ServerCredentials;
 import io.grpc.netty.NettyChannelBuilder;
 import io.grpc.netty.NettyServerBuilder;
 import io.micrometer.core.instrument.Meter;
@@ -45,7 +47,10 @@ final class LoopbackConnection {
    *     after it, as the README says, so it is the outermost
    */
   LoopbackConnection(String guard, ServerInterceptor appInterceptor) throws IOException {
-    NettyServerBuilder builder = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0))
+    AbortGuard guarded = guard.equals("stock") ? null : guardFor(guard, registry);
+    ServerCredentials plaintext = InsecureServerCredentials.create();
+    NettyServerBuilder builder = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0),
+            guarded == null ? plaintext : guarded.wrap(plaintext))
         .channelType(NioServerSocketChannel.class)
         .bossEventLoopGroup(serverBoss)
         .workerEventLoopGroup(serverWorker)
@@ -56,8 +61,8 @@ final class LoopbackConnection {
     if (appInterceptor != null) {
       builder.intercept(appInterceptor);
     }
-    if (!guard.equals("stock")) {
-      guardFor(guard, registry).install(builder);
+    if (guarded != null) {
+      guarded.install(builder);
     }
     server = builder.build().start();
     channel = NettyChannelBuilder.forAddress("127.0.0.1", server.getPort())

@@ -3,6 +3,7 @@ package dev.abortguard.sample;
 import dev.abortguard.AbortGuard;
 import dev.abortguard.sample.proto.DemoServiceGrpc;
 import io.grpc.Server;
+import io.grpc.InsecureServerCredentials;
 import io.grpc.ServerInterceptors;
 import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
 import io.grpc.netty.NettyServerBuilder;
@@ -35,14 +36,12 @@ final class GrpcDemoServer implements DemoServer {
       throws IOException {
     HealthStatusManager health = new HealthStatusManager();
     health.setStatus(DemoServiceGrpc.SERVICE_NAME, ServingStatus.SERVING);
-    NettyServerBuilder builder =
-        NettyServerBuilder.forAddress(address)
-            .addService(ServerInterceptors.intercept(new DemoService(), new DemoAbortInterceptor()))
-            .addService(health.getHealthService())
-            .addService(ProtoReflectionServiceV1.newInstance())
-            .intercept(new MetricCollectingServerInterceptor(registry));
-    // Last, so that the guard is the outermost interceptor and sees every abort.
-    guard.install(builder);
+    // One line installs the guard; it counts every abort whatever the interceptor order.
+    NettyServerBuilder builder = guard.forAddress(address, InsecureServerCredentials.create())
+        .addService(ServerInterceptors.intercept(new DemoService(), new DemoAbortInterceptor()))
+        .addService(health.getHealthService())
+        .addService(ProtoReflectionServiceV1.newInstance())
+        .intercept(new MetricCollectingServerInterceptor(registry));
     return new GrpcDemoServer(builder.build().start(), health);
   }
 

@@ -1,6 +1,7 @@
 package dev.abortguard.core;
 
 import dev.abortguard.ResetPolicy;
+import java.util.ArrayDeque;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -11,10 +12,12 @@ import java.util.Objects;
  * server has ended (END_STREAM sent) while the peer has not.
  *
  * <p>Plain Java driven by events: an adapter reports what crossed the wire, passing the current
- * {@link System#nanoTime()}, and carries out the resets this tracker asks of its
- * {@link StreamResetter}. Under {@link ResetPolicy#DEFERRED} the adapter also calls {@link
- * #expire} once {@link #nanosUntilNextDeadline} has passed: one timer per connection, not one per
- * stream. Not thread-safe: use it from the connection's thread only.
+ * {@link System#nanoTime()}, then drains the tracker's decisions with {@link #pollRelease()} and
+ * carries them out (a {@link Release} whose cause {@linkplain ReleaseCause#resetsStream() resets
+ * the stream} asks for RST_STREAM(NO_ERROR)). The tracker never calls back into the adapter. Under
+ * {@link ResetPolicy#DEFERRED} the adapter also calls {@link #expire} once {@link
+ * #nanosUntilNextDeadline} has passed: one timer per connection, not one per stream. Not
+ * thread-safe: use it from the connection's thread only.
  */
 public final class EarlyCloseTracker {
   /** What {@link #nanosUntilNextDeadline} answers when no stream waits for its grace to run out. */
@@ -23,8 +26,7 @@ public final class EarlyCloseTracker {
   private final ResetPolicy policy;
   private final long graceNanos;
   private final int maxLingering;
-  private final StreamResetter resetter;
-  private final LingeringStreamListener listener;
+  private final LingeringBudget budget;
 
   /**
    * Stream id to the {@code nanoTime} it started lingering at. Insertion order is age order, and
@@ -32,16 +34,17 @@ public final class EarlyCloseTracker {
    * the next to expire and the one an overflow evicts.
    */
   private final LinkedHashMap<Integer, Long> lingering = new LinkedHashMap<>();
+  private final ArrayDeque<Release> decided = new ArrayDeque<>();
 
-  private boolean goAwaySent;
+  /** Set by the first GOAWAY the server sends: what later early closes are released as. */
+  private ReleaseCause goingAway;
   private boolean closed;
 
-  public EarlyCloseTracker(
-      ResetPolicy policy,
-      long graceNanos,
-      int maxLingering,
-      StreamResetter resetter,
-      LingeringStreamListener listener) {
+  /**
+   * @param maxLingering lingering streams allowed on this connection before the eldest is reset
+   * @param budget the bound shared with the guard's other connections
+   */
+  public EarlyCloseTracker(ResetPolicy policy, long graceNanos, int maxLingering, LingeringBudget budget) {
     if (graceNanos <= 0 || maxLingering < 1) {
       throw new IllegalArgumentException(
           "graceNanos must be > 0 and maxLingering >= 1: " + graceNanos + ", " + maxLingering);
@@ -49,26 +52,35 @@ public final class EarlyCloseTracker {
     this.policy = Objects.requireNonNull(policy, "policy");
     this.graceNanos = graceNanos;
     this.maxLingering = maxLingering;
-    this.resetter = Objects.requireNonNull(resetter, "resetter");
-    this.listener = Objects.requireNonNull(listener, "listener");
+    this.budget = Objects.requireNonNull(budget, "budget");
   }
 
-  /** The server sent END_STREAM on {@code streamId} while the peer still has its side open. */
-  public void serverEnded(int streamId, long nowNanos) {
+  /**
+   * The server sent END_STREAM on {@code streamId} while the peer still has its side open.
+   *
+   * @return whether the stream is an early close new to this tracker (it lingers, or a release
+   *     for it is now waiting in {@link #pollRelease()})
+   */
+  public boolean serverEnded(int streamId, long nowNanos) {
     if (closed || lingering.containsKey(streamId)) {
-      return;
+      return false;
     }
-    listener.onLingering();
     if (policy == ResetPolicy.IMMEDIATE) {
-      release(streamId, nowNanos, ReleaseCause.IMMEDIATE, nowNanos);
-    } else if (goAwaySent && policy != ResetPolicy.NEVER) {
-      release(streamId, nowNanos, ReleaseCause.SHUTDOWN, nowNanos);
+      decided.add(new Release(streamId, ReleaseCause.IMMEDIATE, 0));
+    } else if (policy == ResetPolicy.NEVER) {
+      budget.forceAcquire();
+      lingering.put(streamId, nowNanos);
+    } else if (goingAway != null) {
+      decided.add(new Release(streamId, goingAway, 0));
+    } else if (!budget.tryAcquire()) {
+      decided.add(new Release(streamId, ReleaseCause.TOTAL_LIMIT, 0));
     } else {
       lingering.put(streamId, nowNanos);
-      if (policy != ResetPolicy.NEVER && lingering.size() > maxLingering) {
+      if (lingering.size() > maxLingering) {
         releaseEldest(ReleaseCause.OVERFLOW, nowNanos);
       }
     }
+    return true;
   }
 
   /** The peer ended its side of {@code streamId} (END_STREAM received). */
@@ -81,7 +93,12 @@ public final class EarlyCloseTracker {
     forget(streamId, ReleaseCause.PEER_RESET, nowNanos);
   }
 
-  /** Resets every stream whose grace has run out by {@code nowNanos}. */
+  /** The server's own stack, not this tracker, reset {@code streamId}. */
+  public void serverReset(int streamId, long nowNanos) {
+    forget(streamId, ReleaseCause.SERVER_RESET, nowNanos);
+  }
+
+  /** Releases every stream whose grace has run out by {@code nowNanos}. */
   public void expire(long nowNanos) {
     if (policy != ResetPolicy.DEFERRED) {
       return;
@@ -103,28 +120,35 @@ public final class EarlyCloseTracker {
   }
 
   /**
-   * The server sent GOAWAY: reset every lingering stream, and every stream ended from now on, so
-   * that graceful shutdown is not held up by peers that never close. {@link ResetPolicy#NEVER}
-   * resets nothing.
+   * The server sent GOAWAY: release every lingering stream, and every stream ended from now on,
+   * so that a closing connection is not held up by peers that never close. {@link
+   * ResetPolicy#NEVER} releases nothing.
+   *
+   * @param cause {@link ReleaseCause#SHUTDOWN}, {@link ReleaseCause#GOAWAY} or {@link
+   *     ReleaseCause#CONNECTION_ERROR}, as the adapter reads the GOAWAY; the first one sticks
    */
-  public void goAwaySent(long nowNanos) {
-    goAwaySent = true;
+  public void goAwaySent(ReleaseCause cause, long nowNanos) {
+    if (goingAway == null) {
+      goingAway = Objects.requireNonNull(cause, "cause");
+    }
     if (policy != ResetPolicy.NEVER) {
       while (!lingering.isEmpty()) {
-        releaseEldest(ReleaseCause.SHUTDOWN, nowNanos);
+        releaseEldest(goingAway, nowNanos);
       }
     }
   }
 
-  /** The connection closed: forget every stream; later events are ignored. */
+  /** The connection closed: release every stream; later events are ignored. */
   public void connectionClosed(long nowNanos) {
     closed = true;
-    Iterator<Map.Entry<Integer, Long>> it = lingering.entrySet().iterator();
-    while (it.hasNext()) {
-      long since = it.next().getValue();
-      it.remove();
-      listener.onReleased(ReleaseCause.CONNECTION_CLOSED, nowNanos - since);
+    while (!lingering.isEmpty()) {
+      releaseEldest(ReleaseCause.CONNECTION_CLOSED, nowNanos);
     }
+  }
+
+  /** The next decision to carry out, in the order taken, or {@code null} when there is none. */
+  public Release pollRelease() {
+    return decided.poll();
   }
 
   /** Streams lingering on this connection now. */
@@ -134,7 +158,7 @@ public final class EarlyCloseTracker {
 
   /** Whether {@code streamId} is lingering. */
   public boolean isLingering(int streamId) {
-    return lingering.containsKey(streamId);
+    return !lingering.isEmpty() && lingering.containsKey(streamId);
   }
 
   private void forget(int streamId, ReleaseCause cause, long nowNanos) {
@@ -143,7 +167,8 @@ public final class EarlyCloseTracker {
     }
     Long since = lingering.remove(streamId);
     if (since != null) {
-      listener.onReleased(cause, nowNanos - since);
+      budget.release();
+      decided.add(new Release(streamId, cause, nowNanos - since));
     }
   }
 
@@ -155,11 +180,7 @@ public final class EarlyCloseTracker {
     Iterator<Map.Entry<Integer, Long>> it = lingering.entrySet().iterator();
     Map.Entry<Integer, Long> eldest = it.next();
     it.remove();
-    release(eldest.getKey(), eldest.getValue(), cause, nowNanos);
-  }
-
-  private void release(int streamId, long sinceNanos, ReleaseCause cause, long nowNanos) {
-    listener.onReleased(cause, nowNanos - sinceNanos);
-    resetter.resetWithNoError(streamId);
+    budget.release();
+    decided.add(new Release(eldest.getKey(), cause, nowNanos - eldest.getValue()));
   }
 }

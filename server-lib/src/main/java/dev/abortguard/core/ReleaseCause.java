@@ -4,17 +4,25 @@ import java.util.Locale;
 
 /** Why a lingering stream stopped lingering: the {@code cause} tag of {@code grpc.server.streams.released}. */
 public enum ReleaseCause {
-  /** The peer ended its side (END_STREAM): the stream closed normally. */
+  /** The peer ended its side (END_STREAM, request trailers included): the stream closed normally. */
   PEER_END_STREAM,
   /** The peer reset the stream. */
   PEER_RESET,
-  /** The grace period ran out; the server reset the stream with NO_ERROR. */
+  /** The server's own stack reset the stream (grpc-java on a deadline or cancellation, a stream error). */
+  SERVER_RESET,
+  /** The grace period ran out; the guard reset the stream with NO_ERROR. */
   GRACE_EXPIRED,
-  /** The connection had too many lingering streams; the server reset the oldest with NO_ERROR. */
+  /** The connection had {@code abortguard.lingering.max} lingering streams; the guard reset the eldest. */
   OVERFLOW,
-  /** The server sent GOAWAY; it reset the stream with NO_ERROR so shutdown is not held up. */
+  /** The guard's streams across all connections reached {@code abortguard.lingering.maxTotal}; the guard reset this one at once. */
+  TOTAL_LIMIT,
+  /** The server is shutting down (grpc-java's GOAWAY {@code app_requested}); the guard reset the stream so shutdown is not held up. */
   SHUTDOWN,
-  /** The connection closed. */
+  /** The server sent GOAWAY(NO_ERROR) for another reason (max connection age or idle, a frame-codec server closing); the guard reset the stream. */
+  GOAWAY,
+  /** The server sent GOAWAY with an error code; the guard reset the stream. */
+  CONNECTION_ERROR,
+  /** The connection closed before the stream ended, or before the guard's reset could be written. */
   CONNECTION_CLOSED,
   /** The {@code immediate} policy reset the stream with NO_ERROR together with the trailers. */
   IMMEDIATE;
@@ -24,8 +32,23 @@ public enum ReleaseCause {
     return name().toLowerCase(Locale.ROOT);
   }
 
-  /** Whether the server sends RST_STREAM(NO_ERROR) for a stream released this way. */
+  /**
+   * Whether the guard writes RST_STREAM(NO_ERROR) for a stream released this way. Such a release
+   * is counted only once the reset was written; if the connection closed first it counts as
+   * {@link #CONNECTION_CLOSED}.
+   */
   public boolean resetsStream() {
-    return this == GRACE_EXPIRED || this == OVERFLOW || this == SHUTDOWN || this == IMMEDIATE;
+    switch (this) {
+      case GRACE_EXPIRED:
+      case OVERFLOW:
+      case TOTAL_LIMIT:
+      case SHUTDOWN:
+      case GOAWAY:
+      case CONNECTION_ERROR:
+      case IMMEDIATE:
+        return true;
+      default:
+        return false;
+    }
   }
 }

@@ -31,6 +31,8 @@ class EarlyCloseTrackerTest {
   private static final long T0 = 1_000_000;
   private static final int MAX = 3;
 
+  private static final LingeringBudget BUDGET = new LingeringBudget(Integer.MAX_VALUE);
+
   private Recorder recorder;
 
   @BeforeEach
@@ -38,12 +40,13 @@ class EarlyCloseTrackerTest {
     recorder = new Recorder();
   }
 
-  private EarlyCloseTracker tracker(ResetPolicy policy) {
+  private TrackerHarness tracker(ResetPolicy policy) {
     return tracker(policy, MAX);
   }
 
-  private EarlyCloseTracker tracker(ResetPolicy policy, int maxLingering) {
-    EarlyCloseTracker tracker = new EarlyCloseTracker(policy, GRACE, maxLingering, recorder, recorder);
+  private TrackerHarness tracker(ResetPolicy policy, int maxLingering) {
+    TrackerHarness tracker = new TrackerHarness(
+        new EarlyCloseTracker(policy, GRACE, maxLingering, new LingeringBudget(Integer.MAX_VALUE)), recorder);
     recorder.tracker = tracker;
     return tracker;
   }
@@ -54,44 +57,42 @@ class EarlyCloseTrackerTest {
     @Test
     void rejectsGraceThatIsNotPositive() {
       assertThrows(IllegalArgumentException.class,
-          () -> new EarlyCloseTracker(ResetPolicy.DEFERRED, 0, MAX, recorder, recorder));
+          () -> new EarlyCloseTracker(ResetPolicy.DEFERRED, 0, MAX, BUDGET));
       assertThrows(IllegalArgumentException.class,
-          () -> new EarlyCloseTracker(ResetPolicy.DEFERRED, -1, MAX, recorder, recorder));
+          () -> new EarlyCloseTracker(ResetPolicy.DEFERRED, -1, MAX, BUDGET));
       assertThrows(IllegalArgumentException.class,
-          () -> new EarlyCloseTracker(ResetPolicy.DEFERRED, Long.MIN_VALUE, MAX, recorder, recorder));
+          () -> new EarlyCloseTracker(ResetPolicy.DEFERRED, Long.MIN_VALUE, MAX, BUDGET));
     }
 
     @Test
     void rejectsMaxLingeringBelowOne() {
       assertThrows(IllegalArgumentException.class,
-          () -> new EarlyCloseTracker(ResetPolicy.DEFERRED, GRACE, 0, recorder, recorder));
+          () -> new EarlyCloseTracker(ResetPolicy.DEFERRED, GRACE, 0, BUDGET));
       assertThrows(IllegalArgumentException.class,
-          () -> new EarlyCloseTracker(ResetPolicy.DEFERRED, GRACE, -1, recorder, recorder));
+          () -> new EarlyCloseTracker(ResetPolicy.DEFERRED, GRACE, -1, BUDGET));
       assertThrows(IllegalArgumentException.class,
-          () -> new EarlyCloseTracker(ResetPolicy.DEFERRED, GRACE, Integer.MIN_VALUE, recorder, recorder));
+          () -> new EarlyCloseTracker(ResetPolicy.DEFERRED, GRACE, Integer.MIN_VALUE, BUDGET));
     }
 
     @Test
     void rejectsNulls() {
       assertThrows(NullPointerException.class,
-          () -> new EarlyCloseTracker(null, GRACE, MAX, recorder, recorder));
+          () -> new EarlyCloseTracker(null, GRACE, MAX, BUDGET));
       assertThrows(NullPointerException.class,
-          () -> new EarlyCloseTracker(ResetPolicy.DEFERRED, GRACE, MAX, null, recorder));
-      assertThrows(NullPointerException.class,
-          () -> new EarlyCloseTracker(ResetPolicy.DEFERRED, GRACE, MAX, recorder, null));
+          () -> new EarlyCloseTracker(ResetPolicy.DEFERRED, GRACE, MAX, null));
     }
 
     @Test
     void acceptsTheSmallestValidArguments() {
       EarlyCloseTracker tracker =
-          new EarlyCloseTracker(ResetPolicy.DEFERRED, 1, 1, id -> {}, LingeringStreamListener.NONE);
+          new EarlyCloseTracker(ResetPolicy.DEFERRED, 1, 1, new LingeringBudget(1));
       assertEquals(0, tracker.lingeringCount());
     }
 
     @ParameterizedTest
     @EnumSource(ResetPolicy.class)
     void startsEmpty(ResetPolicy policy) {
-      EarlyCloseTracker tracker = tracker(policy);
+      TrackerHarness tracker = tracker(policy);
 
       assertEquals(0, tracker.lingeringCount());
       assertFalse(tracker.isLingering(1));
@@ -107,7 +108,7 @@ class EarlyCloseTrackerTest {
     @ParameterizedTest
     @EnumSource(names = {"DEFERRED", "NEVER"})
     void serverEndedMakesTheStreamLinger(ResetPolicy policy) {
-      EarlyCloseTracker tracker = tracker(policy);
+      TrackerHarness tracker = tracker(policy);
 
       tracker.serverEnded(1, T0);
       tracker.serverEnded(3, T0 + 10);
@@ -122,7 +123,7 @@ class EarlyCloseTrackerTest {
     @ParameterizedTest
     @EnumSource(names = {"DEFERRED", "NEVER"})
     void peerEndStreamReleasesWithoutReset(ResetPolicy policy) {
-      EarlyCloseTracker tracker = tracker(policy);
+      TrackerHarness tracker = tracker(policy);
       tracker.serverEnded(1, T0);
       tracker.serverEnded(3, T0 + 100);
 
@@ -138,7 +139,7 @@ class EarlyCloseTrackerTest {
     @ParameterizedTest
     @EnumSource(names = {"DEFERRED", "NEVER"})
     void peerResetReleasesWithoutReset(ResetPolicy policy) {
-      EarlyCloseTracker tracker = tracker(policy);
+      TrackerHarness tracker = tracker(policy);
       tracker.serverEnded(5, T0);
 
       tracker.peerReset(5, T0 + 42);
@@ -151,7 +152,7 @@ class EarlyCloseTrackerTest {
     @ParameterizedTest
     @EnumSource(names = {"DEFERRED", "NEVER"})
     void duplicateServerEndedIsIgnored(ResetPolicy policy) {
-      EarlyCloseTracker tracker = tracker(policy);
+      TrackerHarness tracker = tracker(policy);
       tracker.serverEnded(1, T0);
 
       tracker.serverEnded(1, T0 + 500);
@@ -159,27 +160,27 @@ class EarlyCloseTrackerTest {
       assertEquals(1, tracker.lingeringCount());
       assertEquals(1, recorder.lingeringCalls, "onLingering once per stream");
       tracker.peerEnded(1, T0 + 1_000);
-      assertEquals(List.of(new Release(ReleaseCause.PEER_END_STREAM, 1_000)), recorder.releases,
+      assertEquals(List.of(new Released(ReleaseCause.PEER_END_STREAM, 1_000)), recorder.releases,
           "lingering is measured from the first serverEnded");
     }
 
     @ParameterizedTest
     @EnumSource(names = {"DEFERRED", "NEVER"})
     void aStreamIsReleasedOnlyOnce(ResetPolicy policy) {
-      EarlyCloseTracker tracker = tracker(policy);
+      TrackerHarness tracker = tracker(policy);
       tracker.serverEnded(1, T0);
       tracker.peerEnded(1, T0 + 10);
 
       tracker.peerEnded(1, T0 + 20);
       tracker.peerReset(1, T0 + 30);
 
-      assertEquals(List.of(new Release(ReleaseCause.PEER_END_STREAM, 10)), recorder.releases);
+      assertEquals(List.of(new Released(ReleaseCause.PEER_END_STREAM, 10)), recorder.releases);
     }
 
     @ParameterizedTest
     @EnumSource(names = {"DEFERRED", "NEVER"})
     void connectionClosedReleasesEveryStreamWithoutResets(ResetPolicy policy) {
-      EarlyCloseTracker tracker = tracker(policy);
+      TrackerHarness tracker = tracker(policy);
       tracker.serverEnded(1, T0);
       tracker.serverEnded(3, T0 + 100);
       tracker.serverEnded(5, T0 + 200);
@@ -188,9 +189,9 @@ class EarlyCloseTrackerTest {
 
       assertEquals(
           List.of(
-              new Release(ReleaseCause.CONNECTION_CLOSED, 1_000),
-              new Release(ReleaseCause.CONNECTION_CLOSED, 900),
-              new Release(ReleaseCause.CONNECTION_CLOSED, 800)),
+              new Released(ReleaseCause.CONNECTION_CLOSED, 1_000),
+              new Released(ReleaseCause.CONNECTION_CLOSED, 900),
+              new Released(ReleaseCause.CONNECTION_CLOSED, 800)),
           recorder.releases);
       assertEquals(List.of(), recorder.resets);
       assertEquals(0, tracker.lingeringCount());
@@ -206,7 +207,7 @@ class EarlyCloseTrackerTest {
     @ParameterizedTest
     @EnumSource(ResetPolicy.class)
     void eventsForUnknownStreamsAreIgnored(ResetPolicy policy) {
-      EarlyCloseTracker tracker = tracker(policy);
+      TrackerHarness tracker = tracker(policy);
 
       tracker.peerEnded(7, T0);
       tracker.peerReset(9, T0);
@@ -219,7 +220,7 @@ class EarlyCloseTrackerTest {
     @ParameterizedTest
     @EnumSource(ResetPolicy.class)
     void peerEventsForOtherStreamsLeaveLingeringStreamsAlone(ResetPolicy policy) {
-      EarlyCloseTracker tracker = tracker(policy);
+      TrackerHarness tracker = tracker(policy);
       tracker.serverEnded(1, T0);
       int countBefore = tracker.lingeringCount();
       List<String> eventsBefore = List.copyOf(recorder.events);
@@ -234,7 +235,7 @@ class EarlyCloseTrackerTest {
     @ParameterizedTest
     @EnumSource(ResetPolicy.class)
     void afterConnectionClosedEveryEventIsIgnored(ResetPolicy policy) {
-      EarlyCloseTracker tracker = tracker(policy);
+      TrackerHarness tracker = tracker(policy);
       tracker.connectionClosed(T0);
 
       tracker.serverEnded(1, T0 + 1);
@@ -254,7 +255,7 @@ class EarlyCloseTrackerTest {
     @ParameterizedTest
     @EnumSource(ResetPolicy.class)
     void connectionClosedOnAnEmptyTrackerReleasesNothing(ResetPolicy policy) {
-      EarlyCloseTracker tracker = tracker(policy);
+      TrackerHarness tracker = tracker(policy);
 
       tracker.connectionClosed(T0);
       tracker.connectionClosed(T0 + 1);
@@ -266,7 +267,7 @@ class EarlyCloseTrackerTest {
     @EnumSource(ResetPolicy.class)
     void theListenerBalancesTheLingeringCount(ResetPolicy policy) {
       // onLingering minus onReleased is what the lingering gauge shows; it must track the tracker.
-      EarlyCloseTracker tracker = tracker(policy, 2);
+      TrackerHarness tracker = tracker(policy, 2);
       tracker.serverEnded(1, T0);
       tracker.serverEnded(3, T0 + 1);
       tracker.serverEnded(5, T0 + 2);
@@ -287,7 +288,7 @@ class EarlyCloseTrackerTest {
     @ParameterizedTest
     @EnumSource(ResetPolicy.class)
     void onlyCausesThatResetAreFollowedByAReset(ResetPolicy policy) {
-      EarlyCloseTracker tracker = tracker(policy, 2);
+      TrackerHarness tracker = tracker(policy, 2);
       tracker.serverEnded(1, T0);
       tracker.serverEnded(3, T0);
       tracker.serverEnded(5, T0);
@@ -306,7 +307,7 @@ class EarlyCloseTrackerTest {
   @Nested
   @DisplayName("DEFERRED")
   class Deferred {
-    private EarlyCloseTracker tracker;
+    private TrackerHarness tracker;
 
     @BeforeEach
     void setUp() {
@@ -346,8 +347,8 @@ class EarlyCloseTrackerTest {
 
       assertEquals(
           List.of(
-              new Release(ReleaseCause.GRACE_EXPIRED, GRACE + 500),
-              new Release(ReleaseCause.GRACE_EXPIRED, GRACE + 400)),
+              new Released(ReleaseCause.GRACE_EXPIRED, GRACE + 500),
+              new Released(ReleaseCause.GRACE_EXPIRED, GRACE + 400)),
           recorder.releases);
       assertEquals(List.of(1, 3), recorder.resets);
       assertTrue(tracker.isLingering(5), "stream 5 is 4_500 ns short of its grace");
@@ -372,7 +373,7 @@ class EarlyCloseTrackerTest {
 
       tracker.expire(T0 + 10 * GRACE);
 
-      assertEquals(List.of(new Release(ReleaseCause.PEER_END_STREAM, 50)), recorder.releases);
+      assertEquals(List.of(new Released(ReleaseCause.PEER_END_STREAM, 50)), recorder.releases);
       assertEquals(List.of(), recorder.resets);
     }
 
@@ -451,7 +452,7 @@ class EarlyCloseTrackerTest {
 
       tracker.serverEnded(7, T0 + 30);
 
-      assertEquals(List.of(new Release(ReleaseCause.OVERFLOW, 30)), recorder.releases);
+      assertEquals(List.of(new Released(ReleaseCause.OVERFLOW, 30)), recorder.releases);
       assertEquals(List.of(1), recorder.resets);
       assertEquals(MAX, tracker.lingeringCount());
       assertFalse(tracker.isLingering(1));
@@ -476,16 +477,16 @@ class EarlyCloseTrackerTest {
       assertEquals(List.of(1, 5), recorder.resets);
       assertEquals(
           List.of(
-              new Release(ReleaseCause.PEER_END_STREAM, 15),
-              new Release(ReleaseCause.OVERFLOW, 40),
-              new Release(ReleaseCause.OVERFLOW, 30)),
+              new Released(ReleaseCause.PEER_END_STREAM, 15),
+              new Released(ReleaseCause.OVERFLOW, 40),
+              new Released(ReleaseCause.OVERFLOW, 30)),
           recorder.releases);
       assertEquals(MAX, tracker.lingeringCount());
     }
 
     @Test
     void overflowWithACapOfOneKeepsOnlyTheNewest() {
-      EarlyCloseTracker tracker = tracker(ResetPolicy.DEFERRED, 1);
+      TrackerHarness tracker = tracker(ResetPolicy.DEFERRED, 1);
       tracker.serverEnded(1, T0);
 
       tracker.serverEnded(3, T0 + 5);
@@ -530,7 +531,7 @@ class EarlyCloseTrackerTest {
 
       tracker.connectionClosed(T0 + 2);
 
-      assertEquals(List.of(new Release(ReleaseCause.SHUTDOWN, 1)), recorder.releases);
+      assertEquals(List.of(new Released(ReleaseCause.SHUTDOWN, 1)), recorder.releases);
     }
 
     @Test
@@ -541,7 +542,7 @@ class EarlyCloseTrackerTest {
       tracker.expire(T0 + GRACE);
 
       assertEquals(List.of(), recorder.resets);
-      assertEquals(List.of(new Release(ReleaseCause.CONNECTION_CLOSED, 1)), recorder.releases);
+      assertEquals(List.of(new Released(ReleaseCause.CONNECTION_CLOSED, 1)), recorder.releases);
     }
 
     @Test
@@ -571,14 +572,14 @@ class EarlyCloseTrackerTest {
 
       tracker.expire(start + GRACE);
 
-      assertEquals(List.of(new Release(ReleaseCause.GRACE_EXPIRED, GRACE)), recorder.releases);
+      assertEquals(List.of(new Released(ReleaseCause.GRACE_EXPIRED, GRACE)), recorder.releases);
     }
   }
 
   @Nested
   @DisplayName("NEVER")
   class Never {
-    private EarlyCloseTracker tracker;
+    private TrackerHarness tracker;
 
     @BeforeEach
     void setUp() {
@@ -629,7 +630,7 @@ class EarlyCloseTrackerTest {
       tracker.peerEnded(1, T0 + 10);
       tracker.connectionClosed(T0 + 20);
       assertEquals(
-          List.of(new Release(ReleaseCause.PEER_END_STREAM, 10), new Release(ReleaseCause.CONNECTION_CLOSED, 18)),
+          List.of(new Released(ReleaseCause.PEER_END_STREAM, 10), new Released(ReleaseCause.CONNECTION_CLOSED, 18)),
           recorder.releases);
       assertEquals(List.of(), recorder.resets);
     }
@@ -638,7 +639,7 @@ class EarlyCloseTrackerTest {
   @Nested
   @DisplayName("IMMEDIATE")
   class Immediate {
-    private EarlyCloseTracker tracker;
+    private TrackerHarness tracker;
 
     @BeforeEach
     void setUp() {
@@ -662,7 +663,7 @@ class EarlyCloseTrackerTest {
       tracker.peerEnded(1, T0 + 5);
       tracker.peerReset(1, T0 + 6);
 
-      assertEquals(List.of(new Release(ReleaseCause.IMMEDIATE, 0)), recorder.releases);
+      assertEquals(List.of(new Released(ReleaseCause.IMMEDIATE, 0)), recorder.releases);
     }
 
     @Test
@@ -673,7 +674,7 @@ class EarlyCloseTrackerTest {
       tracker.expire(T0 + 10 * GRACE);
 
       assertEquals(10 * MAX, recorder.resets.size());
-      assertTrue(recorder.releases.stream().allMatch(r -> r.equals(new Release(ReleaseCause.IMMEDIATE, 0))));
+      assertTrue(recorder.releases.stream().allMatch(r -> r.equals(new Released(ReleaseCause.IMMEDIATE, 0))));
       assertEquals(EarlyCloseTracker.NO_DEADLINE, tracker.nanosUntilNextDeadline(T0 + 10 * GRACE));
     }
 
@@ -683,7 +684,7 @@ class EarlyCloseTrackerTest {
 
       tracker.serverEnded(1, T0 + 1);
 
-      assertEquals(List.of(new Release(ReleaseCause.IMMEDIATE, 0)), recorder.releases);
+      assertEquals(List.of(new Released(ReleaseCause.IMMEDIATE, 0)), recorder.releases);
       assertEquals(List.of(1), recorder.resets);
     }
   }
@@ -696,8 +697,8 @@ class EarlyCloseTrackerTest {
     void hundredThousandStreamsReleasedByThePeerInRandomOrder(ResetPolicy policy) {
       int streams = 100_000;
       recorder.keepEventLog = false;
-      EarlyCloseTracker tracker =
-          new EarlyCloseTracker(policy, Long.MAX_VALUE / 4, streams, recorder, recorder);
+      TrackerHarness tracker =
+          new TrackerHarness(new EarlyCloseTracker(policy, Long.MAX_VALUE / 4, streams, BUDGET), recorder);
       List<Integer> ids = new ArrayList<>(streams);
       for (int i = 0; i < streams; i++) {
         int id = 2 * i + 1; // client-initiated ids
@@ -739,13 +740,13 @@ class EarlyCloseTrackerTest {
   }
 
   /** One release as the listener saw it. */
-  record Release(ReleaseCause cause, long lingeredNanos) {}
+  record Released(ReleaseCause cause, long lingeredNanos) {}
 
   /** A recording {@link StreamResetter} and {@link LingeringStreamListener}. */
-  static final class Recorder implements StreamResetter, LingeringStreamListener {
+  static final class Recorder {
     /** Everything, in order: {@code lingering}, {@code released <cause> after <nanos>}, {@code reset <id>}. */
     final List<String> events = new ArrayList<>();
-    final List<Release> releases = new ArrayList<>();
+    final List<Released> releases = new ArrayList<>();
     final List<Integer> resets = new ArrayList<>();
     final List<Integer> resetsOfStillLingeringStreams = new ArrayList<>();
     final Map<ReleaseCause, Integer> releasedByCause = new EnumMap<>(ReleaseCause.class);
@@ -753,26 +754,23 @@ class EarlyCloseTrackerTest {
     int releasedCalls;
     long totalLingeredNanos;
     boolean keepEventLog = true;
-    EarlyCloseTracker tracker;
+    TrackerHarness tracker;
 
-    @Override
     public void onLingering() {
       lingeringCalls++;
       log("lingering");
     }
 
-    @Override
     public void onReleased(ReleaseCause cause, long lingeredNanos) {
       releasedCalls++;
       totalLingeredNanos += lingeredNanos;
       releasedByCause.merge(cause, 1, Integer::sum);
       if (keepEventLog) {
-        releases.add(new Release(cause, lingeredNanos));
+        releases.add(new Released(cause, lingeredNanos));
         log("released " + cause.tagValue() + " after " + lingeredNanos);
       }
     }
 
-    @Override
     public void resetWithNoError(int streamId) {
       resets.add(streamId);
       if (tracker != null && tracker.isLingering(streamId)) {

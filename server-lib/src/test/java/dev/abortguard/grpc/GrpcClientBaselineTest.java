@@ -115,7 +115,7 @@ class GrpcClientBaselineTest {
           assertTrue(server.registry.getMeters().isEmpty(), "a disabled guard records nothing");
           return;
         }
-        assertEquals(1, server.aborts("service", TestServers.SERVICE, "method", "Bidi", "methodType", "BIDI_STREAMING",
+        assertEquals(1, server.abortsReaching(1, "service", TestServers.SERVICE, "method", "Bidi", "methodType", "BIDI_STREAMING",
             "statusCode", "PERMISSION_DENIED", "peer", "streaming", "response", "trailers_only"),
             "grpc.server.aborts");
         assertEquals(kind == Server.DEFERRED ? 1 : 0, server.mitigated("mitigation", "reset_withheld"));
@@ -144,7 +144,7 @@ class GrpcClientBaselineTest {
         assertEquals(Status.Code.PERMISSION_DENIED, e.getStatus().getCode(), e.getStatus().toString());
         assertEquals(TestServers.ABORT_DESCRIPTION, e.getStatus().getDescription());
         if (kind != Server.STOCK) {
-          assertEquals(1, server.aborts("method", "Unary", "peer", "half_closed", "response", "trailers_only"));
+          assertEquals(1, server.abortsReaching(1, "method", "Unary", "peer", "half_closed", "response", "trailers_only"));
           assertEquals(0, server.mitigated(), "nothing to mitigate: no eager headers, no streaming peer");
           Await.until("lingering = 0", () -> server.lingering() == 0, WAIT);
         }

@@ -4,7 +4,9 @@ import dev.abortguard.AbortGuard;
 import dev.abortguard.testing.GuardMeters;
 import dev.abortguard.testing.RawHttp2Client;
 import dev.abortguard.testing.TestServers;
+import io.grpc.InsecureServerCredentials;
 import io.grpc.Server;
+import io.grpc.ServerCredentials;
 import io.grpc.netty.NettyServerBuilder;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
@@ -27,13 +29,19 @@ final class GuardedTestServer implements AutoCloseable, GuardMeters {
    * properties and records into {@link #registry}.
    */
   static GuardedTestServer start(UnaryOperator<AbortGuard.Builder> guardOptions) {
-    return start(guardOptions, TestServers.plaintextBuilder());
+    return start(guardOptions, InsecureServerCredentials.create(), b -> b.addService(TestServers.echoService()));
   }
 
-  static GuardedTestServer start(UnaryOperator<AbortGuard.Builder> guardOptions, NettyServerBuilder builder) {
+  /**
+   * Starts a server built with {@code guard.forAddress(127.0.0.1:0, credentials)}, then {@code
+   * configure}d (services, limits).
+   */
+  static GuardedTestServer start(UnaryOperator<AbortGuard.Builder> guardOptions, ServerCredentials credentials,
+      UnaryOperator<NettyServerBuilder> configure) {
     SimpleMeterRegistry registry = new SimpleMeterRegistry();
     AbortGuard guard = guardOptions.apply(AbortGuard.builder().properties(name -> null).meterRegistry(registry)).build();
-    return new GuardedTestServer(guard, TestServers.start(guard.install(builder)), registry);
+    NettyServerBuilder builder = TestServers.configure(guard.forAddress(TestServers.LOOPBACK, credentials));
+    return new GuardedTestServer(guard, TestServers.start(configure.apply(builder)), registry);
   }
 
   int port() {

@@ -15,6 +15,7 @@ import dev.abortguard.core.ReleaseCause;
 import dev.abortguard.testing.RawHttp2Client;
 import dev.abortguard.testing.RawHttp2Client.Frame;
 import dev.abortguard.testing.TestServers;
+import io.grpc.InsecureServerCredentials;
 import io.grpc.MethodDescriptor;
 import io.grpc.ServerServiceDefinition;
 import io.grpc.netty.NettyServerBuilder;
@@ -77,7 +78,7 @@ class ShutdownAndBoundsWireTest {
         assertTrue(rst.receivedNanos() >= goAway.receivedNanos(), "reset after GOAWAY\n" + client.describeFrames());
       }
       assertTrue(client.awaitClosed(WAIT), "server closes the connection");
-      assertEquals(2, server.released(ReleaseCause.SHUTDOWN));
+      assertEquals(2, server.released(ReleaseCause.SHUTDOWN, 2));
       assertEquals(0, server.lingering());
       assertTrue(tookMillis < 5000, "shutdown took " + tookMillis + " ms");
     }
@@ -96,7 +97,7 @@ class ShutdownAndBoundsWireTest {
       // The peer ending the stream lets shutdown finish.
       client.sendData(stream, new byte[0], true);
       assertTrue(server.server.awaitTermination(5, TimeUnit.SECONDS), client.describeFrames());
-      assertEquals(1, server.released(ReleaseCause.PEER_END_STREAM));
+      assertEquals(1, server.released(ReleaseCause.PEER_END_STREAM, 1));
     }
   }
 
@@ -127,9 +128,9 @@ class ShutdownAndBoundsWireTest {
 
   @Test
   void callsEndedAfterGoAwayAreResetAtOnce() throws Exception {
-    NettyServerBuilder builder = TestServers.plaintextBuilder().addService(finishOnMessageService());
     try (GuardedTestServer server = GuardedTestServer.start(
-            b -> b.reset(ResetPolicy.DEFERRED).resetGrace(Duration.ofMinutes(1)), builder);
+            b -> b.reset(ResetPolicy.DEFERRED).resetGrace(Duration.ofMinutes(1)), InsecureServerCredentials.create(),
+            b -> b.addService(TestServers.echoService()).addService(finishOnMessageService()));
         RawHttp2Client client = server.connect()) {
       int stream = client.startCall("/" + FINISH_ON_MESSAGE.getFullMethodName(), Map.of(), false);
       client.sync();
@@ -144,7 +145,7 @@ class ShutdownAndBoundsWireTest {
       assertEquals(NO_ERROR, rst.errorCode());
       assertTrue(rst.receivedNanos() - trailers.receivedNanos() < TimeUnit.SECONDS.toNanos(1), client.describeFrames());
       assertTrue(server.server.awaitTermination(5, TimeUnit.SECONDS), client.describeFrames());
-      assertEquals(1, server.released(ReleaseCause.SHUTDOWN));
+      assertEquals(1, server.released(ReleaseCause.SHUTDOWN, 1));
       assertEquals(0, server.aborts(), "an OK completion is no abort");
     }
   }
@@ -163,7 +164,7 @@ class ShutdownAndBoundsWireTest {
       assertEquals(NO_ERROR, rst.errorCode());
       client.sync();
       client.assertNoFrame(rstOn(second).or(rstOn(third)), Duration.ZERO);
-      assertEquals(1, server.released(ReleaseCause.OVERFLOW));
+      assertEquals(1, server.released(ReleaseCause.OVERFLOW, 1));
       assertEquals(2, server.lingering());
 
       // The cap is per connection: another connection starts from zero.
@@ -188,15 +189,15 @@ class ShutdownAndBoundsWireTest {
         assertEquals(3, server.lingering());
       }
       Await.until("lingering streams released", () -> server.lingering() == 0, WAIT);
-      assertEquals(3, server.released(ReleaseCause.CONNECTION_CLOSED));
+      assertEquals(3, server.released(ReleaseCause.CONNECTION_CLOSED, 3));
 
       // Past the grace, the cancelled timer has reset nothing.
       try (RawHttp2Client probe = server.connect()) {
         int stream = lingeringCall(probe);
         probe.awaitFrame(rstOn(stream), grace.plus(WAIT));
       }
-      assertEquals(1, server.released(ReleaseCause.GRACE_EXPIRED), "only the probe's stream expired");
-      assertEquals(3, server.released(ReleaseCause.CONNECTION_CLOSED));
+      assertEquals(1, server.released(ReleaseCause.GRACE_EXPIRED, 1), "only the probe's stream expired");
+      assertEquals(3, server.released(ReleaseCause.CONNECTION_CLOSED, 3));
     }
   }
 }

@@ -187,7 +187,7 @@ class FrameCodecAdapterWireTest {
       client.sync();
       client.assertNoFrame(rstOn(second).or(rstOn(third)), Duration.ZERO);
       client.assertNoFrame(f -> f.type() == RST_STREAM && f.errorCode() == CANCEL, Duration.ZERO);
-      assertEquals(1, server.released(ReleaseCause.OVERFLOW), client.describeFrames());
+      assertEquals(1, server.released(ReleaseCause.OVERFLOW, 1), client.describeFrames());
       assertEquals(2, server.lingering(), client.describeFrames());
     }
   }
@@ -218,7 +218,8 @@ class FrameCodecAdapterWireTest {
       assertTrue(tookMillis < 2000, "graceful close took " + tookMillis + " ms (timeout "
           + FrameCodecTestServer.GRACEFUL_SHUTDOWN.toMillis() + " ms)\n" + client.describeFrames());
       client.assertNoFrame(f -> f.type() == RST_STREAM && f.errorCode() != NO_ERROR, Duration.ZERO);
-      assertEquals(2, server.released(ReleaseCause.SHUTDOWN), client.describeFrames());
+      // A frame-codec server closing is a GOAWAY(NO_ERROR), not grpc-java's shutdown.
+      assertEquals(2, server.released(ReleaseCause.GOAWAY, 2), client.describeFrames());
       assertEquals(2, server.releasedTotal(), client.describeFrames());
       assertEquals(0, server.lingering(), client.describeFrames());
     }
@@ -271,7 +272,7 @@ class FrameCodecAdapterWireTest {
       long tookMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started);
       assertTrue(tookMillis < 2000, "closed " + tookMillis + " ms after the half-close\n" + client.describeFrames());
       client.assertNoFrame(rstOn(stream), Duration.ZERO);
-      assertEquals(1, server.released(ReleaseCause.PEER_END_STREAM), client.describeFrames());
+      assertEquals(1, server.released(ReleaseCause.PEER_END_STREAM, 1), client.describeFrames());
       assertEquals(0, server.lingering(), client.describeFrames());
     }
   }
@@ -389,13 +390,14 @@ class FrameCodecAdapterWireTest {
   }
 
   /**
-   * Lingering streams stay active in the codec, so they count against the
-   * SETTINGS_MAX_CONCURRENT_STREAMS the codec advertises (100 by default in Netty 4.2): with the
-   * default cap (1024) a passive peer's 100 aborted calls make the codec refuse the next call
-   * until the grace runs out; a cap below the limit resets the oldest instead.
+   * Lingering streams stay active in the codec, and the codec advertises
+   * SETTINGS_MAX_CONCURRENT_STREAMS=100 (Netty 4.2's default). Under {@code deferred} they do not
+   * cost a new call its slot: a passive peer's 100 aborted calls leave the 101st and 102nd calls
+   * served, not refused, while all of them still linger. Under {@code never} they hold their slots,
+   * as in stock Netty. A cap below the limit resets the oldest instead.
    */
   @Test
-  void lingeringStreamsCountAgainstMaxConcurrentStreams() {
+  void lingeringStreamsDoNotCostNewCallsTheirSlots() {
     try (FrameCodecTestServer server = FrameCodecTestServer.start(
             b -> b.reset(ResetPolicy.DEFERRED).resetGrace(Duration.ofMinutes(1)));
         RawHttp2Client client = server.connect()) {
@@ -407,9 +409,23 @@ class FrameCodecAdapterWireTest {
       }
       client.sync();
       assertEquals(limit, server.lingering(), client.describeFrames());
+      lingeringCall(client);
+      int echo = client.startCall(PATH, Map.of(), true);
+      Frame trailers = client.awaitFrame(f -> f.streamId() == echo && f.type() == HEADERS && f.endStream(), WAIT);
+      assertEquals("0", trailers.header("grpc-status"), client.describeFrames());
+      client.assertNoFrame(f -> f.type() == RST_STREAM, Duration.ZERO);
+      assertEquals(limit + 1, server.lingering(), client.describeFrames());
+    }
+
+    try (FrameCodecTestServer server = FrameCodecTestServer.start(
+            b -> b.reset(ResetPolicy.NEVER));
+        RawHttp2Client client = server.connect()) {
+      for (int i = 0; i < 100; i++) {
+        lingeringCall(client);
+      }
       int refused = client.startCall(PATH, Map.of(), false);
       Frame rst = client.awaitFrame(rstOn(refused), WAIT);
-      assertEquals(REFUSED_STREAM, rst.errorCode(), client.describeFrames());
+      assertEquals(REFUSED_STREAM, rst.errorCode(), "never keeps stock Netty's slots\n" + client.describeFrames());
     }
 
     int cap = 99;
@@ -421,7 +437,7 @@ class FrameCodecAdapterWireTest {
       }
       client.sync();
       assertEquals(cap, server.lingering(), client.describeFrames());
-      assertEquals(1, server.released(ReleaseCause.OVERFLOW), client.describeFrames());
+      assertEquals(1, server.released(ReleaseCause.OVERFLOW, 1), client.describeFrames());
       int echo = client.startCall(PATH, Map.of(), true);
       Frame trailers = client.awaitFrame(f -> f.streamId() == echo && f.type() == HEADERS && f.endStream(), WAIT);
       assertEquals("0", trailers.header("grpc-status"), client.describeFrames());

@@ -16,6 +16,35 @@ public interface GuardMeters {
     return counter == null ? 0 : counter.count();
   }
 
+  /**
+   * {@code grpc.server.streams.released} for one cause, once it reads {@code expected} or 5 s
+   * have passed: the guard counts a release that resets a stream when the reset's write
+   * completes, which may be just after the peer read it.
+   */
+  default double released(ReleaseCause cause, double expected) {
+    return settle(() -> released(cause), expected);
+  }
+
+  /** {@code grpc.server.aborts} over the given tags, once it reads {@code expected} or 5 s have passed. */
+  default double abortsReaching(double expected, String... tags) {
+    return settle(() -> aborts(tags), expected);
+  }
+
+  /** {@code grpc.server.aborts.mitigated} over the given tags, once it reads {@code expected} or 5 s have passed. */
+  default double mitigatedReaching(double expected, String... tags) {
+    return settle(() -> mitigated(tags), expected);
+  }
+
+  /** {@code meter}'s value once it reads {@code expected}, or after 5 s. */
+  static double settle(java.util.function.DoubleSupplier meter, double expected) {
+    long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(5);
+    double value;
+    while ((value = meter.getAsDouble()) != expected && System.nanoTime() - deadline < 0) {
+      java.util.concurrent.locks.LockSupport.parkNanos(java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(2));
+    }
+    return value;
+  }
+
   /** {@code grpc.server.streams.released}, all causes. */
   default double releasedTotal() {
     return registry().find("grpc.server.streams.released").counters().stream().mapToDouble(Counter::count).sum();

@@ -5,6 +5,8 @@ import io.grpc.MethodDescriptor;
 import io.grpc.MethodDescriptor.MethodType;
 import io.grpc.Server;
 import io.grpc.ServerCall;
+import io.grpc.ServerCredentials;
+import io.grpc.TlsServerCredentials;
 import io.grpc.ServerCallHandler;
 import io.grpc.ServerInterceptor;
 import io.grpc.ServerInterceptors;
@@ -38,7 +40,8 @@ import java.util.concurrent.TimeUnit;
  * #ABORT_DESCRIPTION}: grpc-java answers with a trailers-only response.
  *
  * <pre>{@code
- * Server server = TestServers.start(guard.install(TestServers.plaintextBuilder()));
+ * Server server = TestServers.start(TestServers.configure(guard.forAddress(TestServers.LOOPBACK, credentials))
+ *     .addService(TestServers.echoService()));
  * try (RawHttp2Client client = RawHttp2Client.connect("127.0.0.1", server.getPort())) { ... }
  * finally { TestServers.stop(server); }
  * }</pre>
@@ -63,6 +66,9 @@ public final class TestServers {
   /** {@code test.Echo/Bidi}: echoes each request; completes after the half-close. */
   public static final MethodDescriptor<byte[], byte[]> BIDI =
       method("Bidi", MethodType.BIDI_STREAMING);
+
+  /** 127.0.0.1, an ephemeral port. */
+  public static final InetSocketAddress LOOPBACK = new InetSocketAddress("127.0.0.1", 0);
 
   private static final Metadata.Key<String> ABORT_KEY =
       Metadata.Key.of(ABORT_HEADER, Metadata.ASCII_STRING_MARSHALLER);
@@ -99,13 +105,31 @@ public final class TestServers {
     return AbortInterceptor.INSTANCE;
   }
 
-  /** A plaintext builder on {@code 127.0.0.1}, ephemeral port, serving {@link #echoService()}. */
+  /** A stock plaintext builder on {@code 127.0.0.1}, ephemeral port, serving {@link #echoService()}. */
   public static NettyServerBuilder plaintextBuilder() {
+    return configure(NettyServerBuilder.forAddress(LOOPBACK)).addService(echoService());
+  }
+
+  /** What every test server needs: {@code builder} answering {@link RawHttp2Client#sync()} PINGs. */
+  public static NettyServerBuilder configure(NettyServerBuilder builder) {
     // RawHttp2Client.sync() is a PING round trip; grpc-java would answer more than two of them
     // within 5 minutes with GOAWAY(too_many_pings).
-    return NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0))
-        .permitKeepAliveTime(0, TimeUnit.NANOSECONDS)
-        .addService(echoService());
+    return builder.permitKeepAliveTime(0, TimeUnit.NANOSECONDS);
+  }
+
+  /** Adds {@link #echoService()}. */
+  public static NettyServerBuilder withEcho(NettyServerBuilder builder) {
+    return builder.addService(echoService());
+  }
+
+  /** TLS server credentials from {@link TestTls}. */
+  public static ServerCredentials tlsCredentials() {
+    try (InputStream cert = TestTls.certificate();
+        InputStream key = TestTls.privateKey()) {
+      return TlsServerCredentials.create(cert, key);
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot read the test TLS key pair", e);
+    }
   }
 
   /** Like {@link #plaintextBuilder()}, with TLS from {@link TestTls}. */

@@ -1,7 +1,5 @@
-package dev.abortguard.grpc;
+package dev.abortguard.internal.grpc;
 
-import dev.abortguard.AbortGuardConfig;
-import dev.abortguard.core.LingeringStreamListener;
 import io.grpc.internal.ObjectPool;
 import io.grpc.netty.GrpcHttp2ConnectionHandler;
 import io.grpc.netty.InternalProtocolNegotiator;
@@ -12,14 +10,11 @@ import java.util.concurrent.Executor;
 /** A grpc-netty negotiator factory whose negotiators attach the guard to every connection. */
 final class GuardedServerFactory implements InternalProtocolNegotiator.ServerFactory {
   private final InternalProtocolNegotiator.ServerFactory delegate;
-  private final AbortGuardConfig config;
-  private final LingeringStreamListener listener;
+  final TransportGuard guard;
 
-  GuardedServerFactory(
-      InternalProtocolNegotiator.ServerFactory delegate, AbortGuardConfig config, LingeringStreamListener listener) {
+  GuardedServerFactory(InternalProtocolNegotiator.ServerFactory delegate, TransportGuard guard) {
     this.delegate = delegate;
-    this.config = config;
-    this.listener = listener;
+    this.guard = guard;
   }
 
   @Override
@@ -34,7 +29,7 @@ final class GuardedServerFactory implements InternalProtocolNegotiator.ServerFac
 
       @Override
       public ChannelHandler newHandler(GrpcHttp2ConnectionHandler grpcHandler) {
-        return new GuardAttachingHandler(grpcHandler, negotiator.newHandler(grpcHandler), config, listener);
+        return new GuardAttachingHandler(grpcHandler, negotiator.newHandler(grpcHandler), guard);
       }
 
       @Override

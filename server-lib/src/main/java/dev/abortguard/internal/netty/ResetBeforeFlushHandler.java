@@ -1,4 +1,4 @@
-package dev.abortguard.netty;
+package dev.abortguard.internal.netty;
 
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelOutboundHandlerAdapter;

@@ -1,4 +1,4 @@
-package dev.abortguard.metrics;
+package dev.abortguard.internal.metrics;
 
 import dev.abortguard.core.ReleaseCause;
 import io.grpc.MethodDescriptor;
@@ -20,6 +20,7 @@ final class MicrometerGuardMetrics implements GuardMetrics {
   static final String STREAMS_LINGERING = "grpc.server.streams.lingering";
   static final String STREAMS_RELEASED = "grpc.server.streams.released";
   static final String LINGER_DURATION = "grpc.server.streams.linger.duration";
+  static final String MISCONFIGURED = "abortguard.misconfigured";
 
   /**
    * One lingering count per registry: a registry keeps the first gauge registered under a name,
@@ -32,6 +33,7 @@ final class MicrometerGuardMetrics implements GuardMetrics {
   private final AtomicLong lingering;
   private final Counter[] released = new Counter[ReleaseCause.values().length];
   private final Timer lingerDuration;
+  private final Counter[] misconfigured = new Counter[Problem.values().length];
   /** Keyed by descriptor identity: a server has a fixed set of them. */
   private final Map<MethodDescriptor<?, ?>, MethodMeters> byMethod = new ConcurrentHashMap<>();
 
@@ -47,6 +49,12 @@ final class MicrometerGuardMetrics implements GuardMetrics {
     this.lingerDuration = Timer.builder(LINGER_DURATION)
         .description("How long streams lingered after the server ended them")
         .register(registry);
+    for (Problem problem : Problem.values()) {
+      misconfigured[problem.ordinal()] = Counter.builder(MISCONFIGURED)
+          .description("Wiring mistakes abortguard found at run time; the log says how to fix each")
+          .tag("problem", problem.tagValue)
+          .register(registry);
+    }
   }
 
   private static AtomicLong lingeringGauge(MeterRegistry registry) {
@@ -82,6 +90,11 @@ final class MicrometerGuardMetrics implements GuardMetrics {
     lingering.decrementAndGet();
     released[cause.ordinal()].increment();
     lingerDuration.record(lingeredNanos, TimeUnit.NANOSECONDS);
+  }
+
+  @Override
+  public void onMisconfigured(Problem problem) {
+    misconfigured[problem.ordinal()].increment();
   }
 
   private MethodMeters metersOf(MethodDescriptor<?, ?> method) {

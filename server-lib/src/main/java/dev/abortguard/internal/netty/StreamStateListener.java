@@ -1,8 +1,11 @@
-package dev.abortguard.netty;
+package dev.abortguard.internal.netty;
 
+import dev.abortguard.core.ReleaseCause;
 import io.netty.buffer.ByteBuf;
 import io.netty.handler.codec.http2.Http2ConnectionAdapter;
+import io.netty.handler.codec.http2.Http2Error;
 import io.netty.handler.codec.http2.Http2Stream;
+import java.nio.charset.StandardCharsets;
 
 /**
  * Reports an HTTP/2 connection's stream state changes to its {@link ConnectionGuard}: the server
@@ -10,6 +13,9 @@ import io.netty.handler.codec.http2.Http2Stream;
  * not visible here; each adapter reports those from the frame it reads.
  */
 public final class StreamStateListener extends Http2ConnectionAdapter {
+  /** The debug data grpc-java's GOAWAY carries when the application shuts the server down. */
+  private static final String GRPC_SHUTDOWN = "app_requested";
+
   private final ConnectionGuard guard;
   private final Runnable beforeFirstEarlyClose;
   private boolean sawEarlyClose;
@@ -36,13 +42,27 @@ public final class StreamStateListener extends Http2ConnectionAdapter {
 
   @Override
   public void onStreamClosed(Http2Stream stream) {
-    // Streams the guard reset, or the peer reset, are already forgotten; one that is still
-    // lingering here closed because the peer ended its side.
-    guard.peerEnded(stream.id());
+    // The guard's own resets and peer resets were reported before the stream closed; a reset
+    // sent here came from the server's own stack, anything else is the peer's END_STREAM.
+    if (stream.isResetSent()) {
+      guard.serverReset(stream.id());
+    } else {
+      guard.peerEnded(stream.id());
+    }
   }
 
   @Override
   public void onGoAwaySent(int lastStreamId, long errorCode, ByteBuf debugData) {
-    guard.goAwaySent();
+    guard.goAwaySent(goAwayCause(errorCode, debugData));
+  }
+
+  static ReleaseCause goAwayCause(long errorCode, ByteBuf debugData) {
+    if (errorCode != Http2Error.NO_ERROR.code()) {
+      return ReleaseCause.CONNECTION_ERROR;
+    }
+    boolean shutdown = debugData != null
+        && debugData.readableBytes() == GRPC_SHUTDOWN.length()
+        && GRPC_SHUTDOWN.equals(debugData.toString(debugData.readerIndex(), GRPC_SHUTDOWN.length(), StandardCharsets.US_ASCII));
+    return shutdown ? ReleaseCause.SHUTDOWN : ReleaseCause.GOAWAY;
   }
 }

@@ -1,15 +1,17 @@
-package dev.abortguard.metrics;
+package dev.abortguard.internal.metrics;
 
-import dev.abortguard.core.LingeringStreamListener;
+import dev.abortguard.core.ReleaseCause;
 import io.grpc.MethodDescriptor;
 import io.grpc.Status;
 import io.micrometer.core.instrument.MeterRegistry;
 
 /**
- * What the guard records: aborts and their mitigations from the interceptor, lingering streams
- * from the HTTP/2 adapters. {@link #NONE} records nothing; {@link #micrometer} binds to Micrometer.
+ * What the guard records: aborts and their mitigations from the call layer, lingering streams
+ * from the HTTP/2 adapters, wiring mistakes found at run time. {@link #NONE} records nothing;
+ * {@link #micrometer} binds to Micrometer. Called from event loops and call executors: must not
+ * block.
  */
-public interface GuardMetrics extends LingeringStreamListener {
+public interface GuardMetrics {
   /** Records nothing. */
   GuardMetrics NONE = new GuardMetrics() {
     @Override
@@ -22,7 +24,10 @@ public interface GuardMetrics extends LingeringStreamListener {
     public void onLingering() {}
 
     @Override
-    public void onReleased(dev.abortguard.core.ReleaseCause cause, long lingeredNanos) {}
+    public void onReleased(ReleaseCause cause, long lingeredNanos) {}
+
+    @Override
+    public void onMisconfigured(Problem problem) {}
   };
 
   /** Records into {@code registry} under the names in the README's metrics table. */
@@ -35,6 +40,31 @@ public interface GuardMetrics extends LingeringStreamListener {
 
   /** The guard changed what an abort looks like on the wire. */
   void onMitigated(MethodDescriptor<?, ?> method, Status.Code code, Mitigation mitigation);
+
+  /** A stream was ended by the server while the peer still had it open. */
+  void onLingering();
+
+  /** A stream that was lingering for {@code lingeredNanos} no longer is. */
+  void onReleased(ReleaseCause cause, long lingeredNanos);
+
+  /** A wiring mistake showed at run time (logged once per server as well). */
+  void onMisconfigured(Problem problem);
+
+  /** The {@code problem} tag of {@code abortguard.misconfigured}. */
+  enum Problem {
+    /** The call layer is installed on a Netty server whose connections do not carry the HTTP/2 adapter. */
+    TRANSPORT_NOT_GUARDED("transport_not_guarded"),
+    /** The HTTP/2 adapter is on a server whose builder lacks the call layer ({@code install}). */
+    CALL_LAYER_MISSING("call_layer_missing"),
+    /** An abort went out after response headers that were sent outside the guard's interceptor. */
+    HEADERS_OUTSIDE_INTERCEPTOR("headers_outside_interceptor");
+
+    final String tagValue;
+
+    Problem(String tagValue) {
+      this.tagValue = tagValue;
+    }
+  }
 
   /** The {@code peer} tag: whether the client was still sending when the server aborted. */
   enum Peer {

@@ -1,4 +1,4 @@
-package dev.abortguard;
+package dev.abortguard.internal.grpc;
 
 import io.grpc.Metadata;
 import io.grpc.ServerCall;
@@ -6,8 +6,9 @@ import io.grpc.ServerCallHandler;
 import io.grpc.ServerInterceptor;
 
 /** What a disabled guard hands out as its interceptor: it changes nothing. */
-final class PassThroughInterceptor implements ServerInterceptor {
-  static final PassThroughInterceptor INSTANCE = new PassThroughInterceptor();
+public final class PassThroughInterceptor implements ServerInterceptor {
+  /** The one instance. */
+  public static final PassThroughInterceptor INSTANCE = new PassThroughInterceptor();
 
   @Override
   public <ReqT, RespT> ServerCall.Listener<ReqT> interceptCall(

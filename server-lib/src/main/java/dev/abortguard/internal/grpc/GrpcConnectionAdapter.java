@@ -1,0 +1,185 @@
+package dev.abortguard.internal.grpc;
+
+import dev.abortguard.ResetPolicy;
+import dev.abortguard.internal.netty.ConnectionGuard;
+import dev.abortguard.internal.netty.ResetBeforeFlushHandler;
+import dev.abortguard.internal.netty.StreamStateListener;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.handler.codec.http2.Http2Connection;
+import io.netty.handler.codec.http2.Http2ConnectionAdapter;
+import io.netty.handler.codec.http2.Http2ConnectionHandler;
+import io.netty.handler.codec.http2.Http2Exception;
+import io.netty.handler.codec.http2.Http2FrameListenerDecorator;
+import io.netty.handler.codec.http2.Http2Headers;
+import io.netty.handler.codec.http2.Http2Stream;
+import io.netty.util.concurrent.FastThreadLocal;
+
+/**
+ * Attaches a {@link ConnectionGuard} to one grpc-java connection: its handler's stream events
+ * drive the guard, and the guard's resets go out through that handler. It also tells each call's
+ * {@link CallRecord} what its stream did on the wire, and keeps peer frames that grpc-java cannot
+ * take on a stream it has ended away from grpc-java.
+ */
+final class GrpcConnectionAdapter {
+  /**
+   * The connection whose HEADERS grpc-java is reading on this thread: grpc-java creates a call's
+   * stream tracers synchronously inside that read, which is how a {@link CallRecord} finds its
+   * HTTP/2 stream without any grpc-java internals.
+   */
+  private static final FastThreadLocal<GrpcConnectionAdapter> OPENING = new FastThreadLocal<>();
+
+  private final Channel channel;
+  private final Http2ConnectionHandler handler;
+  private final TransportGuard transportGuard;
+  private final ConnectionGuard guard;
+  private final Http2Connection.PropertyKey callKey;
+  /** Marks streams already checked for a missing call layer. */
+  private final Http2Connection.PropertyKey checkedKey;
+  private ChannelHandlerContext handlerContext;
+  private Http2Stream openingStream;
+  private boolean openingStreamBound;
+
+  private GrpcConnectionAdapter(Channel channel, Http2ConnectionHandler handler, TransportGuard transportGuard) {
+    this.channel = channel;
+    this.handler = handler;
+    this.transportGuard = transportGuard;
+    this.guard = new ConnectionGuard(channel.eventLoop(), handler, this::handlerContext,
+        transportGuard.config, transportGuard.budget, transportGuard.metrics);
+    this.callKey = handler.connection().newKey();
+    this.checkedKey = handler.connection().newKey();
+  }
+
+  /** Starts watching {@code handler}, grpc-java's handler for {@code channel}. Call on the event loop. */
+  static void attach(Channel channel, Http2ConnectionHandler handler, TransportGuard transportGuard) {
+    GrpcConnectionAdapter adapter = new GrpcConnectionAdapter(channel, handler, transportGuard);
+    Runnable beforeFirstEarlyClose = transportGuard.config.reset() == ResetPolicy.IMMEDIATE
+        ? adapter::installFlushHook
+        : () -> { };
+    Http2Connection connection = handler.connection();
+    connection.addListener(new StreamStateListener(adapter.guard, beforeFirstEarlyClose));
+    connection.addListener(adapter.new CallFacts());
+    handler.decoder().frameListener(adapter.new PeerFrames(handler.decoder().frameListener()));
+    channel.closeFuture().addListener(f -> adapter.guard.connectionClosed());
+  }
+
+  /**
+   * The {@link CallRecord} of the stream whose HEADERS this thread is reading, if a guarded
+   * connection is reading one; binds the record to that stream.
+   */
+  static void bindOpeningStream(CallRecord record) {
+    GrpcConnectionAdapter adapter = OPENING.get();
+    // The first record wins: with the call layer installed twice, it is the one that counts.
+    if (adapter != null && adapter.openingStream != null && !adapter.openingStreamBound) {
+      adapter.openingStream.setProperty(adapter.callKey, record);
+      adapter.openingStreamBound = true;
+      record.onWire(adapter.openingStream);
+    }
+  }
+
+  private ChannelHandlerContext handlerContext() {
+    if (handlerContext == null || handlerContext.isRemoved()) {
+      handlerContext = channel.pipeline().context(handler);
+    }
+    return handlerContext;
+  }
+
+  // grpc-java's handler joins the pipeline only after protocol negotiation (TLS included), so
+  // the hook goes in on first use, directly below it: above any SslHandler, which would
+  // otherwise hold an immediate reset back until the next flush.
+  private void installFlushHook() {
+    ChannelHandlerContext ctx = handlerContext();
+    if (ctx != null) {
+      channel.pipeline().addBefore(ctx.name(), "abortguard-reset-before-flush", new ResetBeforeFlushHandler(guard));
+    }
+  }
+
+  /** Tells a stream's call record that the server ended the stream while the peer had not. */
+  private final class CallFacts extends Http2ConnectionAdapter {
+    @Override
+    public void onStreamHalfClosed(Http2Stream stream) {
+      if (stream.state() == Http2Stream.State.HALF_CLOSED_LOCAL) {
+        CallRecord record = stream.getProperty(callKey);
+        if (record != null) {
+          record.onEarlyClose(transportGuard.config.reset() == ResetPolicy.DEFERRED);
+        }
+      }
+    }
+  }
+
+  /** Sits between Netty's decoder and grpc-java's handler, reading the peer's frames first. */
+  private final class PeerFrames extends Http2FrameListenerDecorator {
+    PeerFrames(io.netty.handler.codec.http2.Http2FrameListener delegate) {
+      super(delegate);
+    }
+
+    @Override
+    public void onHeadersRead(ChannelHandlerContext ctx, int streamId, Http2Headers headers, int padding,
+        boolean endOfStream) throws Http2Exception {
+      if (!endedByServer(streamId)) {
+        opening(streamId);
+        try {
+          super.onHeadersRead(ctx, streamId, headers, padding, endOfStream);
+        } finally {
+          opened();
+        }
+      }
+    }
+
+    @Override
+    public void onHeadersRead(ChannelHandlerContext ctx, int streamId, Http2Headers headers, int streamDependency,
+        short weight, boolean exclusive, int padding, boolean endOfStream) throws Http2Exception {
+      if (!endedByServer(streamId)) {
+        opening(streamId);
+        try {
+          super.onHeadersRead(ctx, streamId, headers, streamDependency, weight, exclusive, padding, endOfStream);
+        } finally {
+          opened();
+        }
+      }
+    }
+
+    @Override
+    public void onRstStreamRead(ChannelHandlerContext ctx, int streamId, long errorCode) throws Http2Exception {
+      // Before the codec closes the stream, so that the release counts as a peer reset.
+      guard.peerReset(streamId);
+      super.onRstStreamRead(ctx, streamId, errorCode);
+    }
+
+    /**
+     * Request trailers (or any HEADERS) on a stream the server has already ended: legal HTTP/2,
+     * but grpc-java answers them with a connection error that kills every call on the connection.
+     * The call is over, so they are dropped here; with END_STREAM the codec then closes the
+     * stream, which counts as the peer's end.
+     */
+    private boolean endedByServer(int streamId) {
+      Http2Stream stream = handler.connection().stream(streamId);
+      return stream != null && stream.state() == Http2Stream.State.HALF_CLOSED_LOCAL;
+    }
+
+    private void opening(int streamId) {
+      openingStream = handler.connection().stream(streamId);
+      openingStreamBound = false;
+      OPENING.set(GrpcConnectionAdapter.this);
+    }
+
+    private void opened() {
+      OPENING.remove();
+      Http2Stream stream = openingStream;
+      openingStream = null;
+      // A new call on a guarded connection whose server has no call layer.
+      if (!openingStreamBound && stream != null && stream.getProperty(callKey) == null
+          && stream.getProperty(checkedKey) == null) {
+        stream.setProperty(checkedKey, Boolean.TRUE);
+        if (isNewGrpcCall(stream)) {
+          transportGuard.callLayerMissing();
+        }
+      }
+    }
+  }
+
+  /** Whether grpc-java took the stream as a call: it sent nothing yet and is still open. */
+  private static boolean isNewGrpcCall(Http2Stream stream) {
+    return !stream.isHeadersSent() && !stream.isResetSent() && stream.state() != Http2Stream.State.CLOSED;
+  }
+}
