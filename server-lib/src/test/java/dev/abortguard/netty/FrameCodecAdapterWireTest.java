@@ -444,6 +444,33 @@ class FrameCodecAdapterWireTest {
     }
   }
 
+  /**
+   * Legal peer frames on a stream whose child is gone (withheld reset): consumed by the guard's
+   * handler, the connection lives and serves the next call, request trailers end the stream.
+   */
+  @ParameterizedTest(name = "{0} {1}")
+  @MethodSource("policiesAndPeerFrames")
+  void peerFramesOnALingeringStreamKeepTheConnection(ResetPolicy policy, EarlyCloseExpectations.PeerFrame frame) {
+    try (FrameCodecTestServer server = FrameCodecTestServer.start(b -> b.reset(policy).resetGrace(Duration.ofMinutes(1)));
+        RawHttp2Client client = server.connect()) {
+      EarlyCloseExpectations.peerFrameOnLingeringStream(server, client, PATH, policy, frame, c -> {
+        int echo = c.startCall(PATH, Map.of(), true);
+        Frame trailers = c.awaitFrame(f -> f.streamId() == echo && f.type() == HEADERS && f.endStream(), WAIT);
+        assertEquals("0", trailers.header("grpc-status"), c.describeFrames());
+      });
+    }
+  }
+
+  static java.util.stream.Stream<org.junit.jupiter.params.provider.Arguments> policiesAndPeerFrames() {
+    java.util.List<org.junit.jupiter.params.provider.Arguments> cases = new java.util.ArrayList<>();
+    for (ResetPolicy policy : ResetPolicy.values()) {
+      for (EarlyCloseExpectations.PeerFrame frame : EarlyCloseExpectations.PeerFrame.values()) {
+        cases.add(org.junit.jupiter.params.provider.Arguments.of(policy, frame));
+      }
+    }
+    return cases.stream();
+  }
+
   // -------------------------------------------------------------------------------------- helpers
 
   /** Opens an aborted call that the client leaves open, and waits for its trailers. */

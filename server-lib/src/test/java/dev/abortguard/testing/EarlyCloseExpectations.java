@@ -33,7 +33,74 @@ public final class EarlyCloseExpectations {
     RESETS_FIRST
   }
 
+  /** A legal frame a peer may send on a stream the server has ended and the peer has not. */
+  public enum PeerFrame {
+    /** HEADERS with END_STREAM: request trailers, the peer's end. */
+    REQUEST_TRAILERS,
+    /** HEADERS without END_STREAM: malformed as a second HEADERS, worth a stream error at most. */
+    HEADERS_WITHOUT_END_STREAM,
+    /** More DATA. */
+    DATA,
+    /** DATA with END_STREAM. */
+    DATA_WITH_END_STREAM
+  }
+
   private EarlyCloseExpectations() {}
+
+  /**
+   * The scenario for peer frames on a lingering stream, shared by both adapters: an aborted call
+   * that the client leaves open, then {@code frame} on it. No frame kills the connection: no
+   * GOAWAY, and {@code servesACall} still succeeds on the same connection. Peer ends release the
+   * stream as {@code peer_end_stream} (under {@code immediate} it was reset already), and nothing
+   * is left lingering once the peer ended it.
+   */
+  public static void peerFrameOnLingeringStream(GuardMeters server, RawHttp2Client client, String path,
+      ResetPolicy policy, PeerFrame frame, java.util.function.Consumer<RawHttp2Client> servesACall) {
+    double peerEndsBefore = server.released(ReleaseCause.PEER_END_STREAM);
+    int stream = client.startCall(path, Map.of(TestServers.ABORT_HEADER, "PERMISSION_DENIED"), false);
+    Frame trailers = client.awaitFrame(stream, HEADERS, WAIT);
+    assertTrailersOnly(client, stream, trailers);
+    client.sync();
+    boolean lingers = policy != ResetPolicy.IMMEDIATE;
+    assertEquals(lingers ? 1 : 0, server.lingering(), client.describeFrames());
+
+    switch (frame) {
+      case REQUEST_TRAILERS:
+        client.sendHeaders(stream, Map.of("x-trailer", "yes"), true);
+        break;
+      case HEADERS_WITHOUT_END_STREAM:
+        client.sendHeaders(stream, Map.of("x-second-headers", "yes"), false);
+        break;
+      case DATA:
+        client.sendMessage(stream, "after the trailers".getBytes(StandardCharsets.UTF_8), false);
+        break;
+      case DATA_WITH_END_STREAM:
+        client.sendMessage(stream, "last".getBytes(StandardCharsets.UTF_8), true);
+        break;
+      default:
+        throw new AssertionError(frame);
+    }
+    client.sync();
+    client.assertNoFrame(f -> f.type() == RawHttp2Client.GOAWAY, Duration.ZERO);
+    servesACall.accept(client);
+    client.assertNoFrame(f -> f.type() == RawHttp2Client.GOAWAY, Duration.ZERO);
+    // At most a stream error, and only on that stream.
+    client.assertNoFrame(f -> f.type() == RST_STREAM && f.streamId() != stream, Duration.ZERO);
+
+    boolean peerEnded = frame == PeerFrame.REQUEST_TRAILERS || frame == PeerFrame.DATA_WITH_END_STREAM;
+    if (lingers && peerEnded) {
+      assertEquals(peerEndsBefore + 1, server.released(ReleaseCause.PEER_END_STREAM, peerEndsBefore + 1),
+          "the peer's end releases the stream\n" + client.describeFrames());
+      client.assertNoFrame(rstOn(stream), Duration.ZERO);
+    }
+    if (lingers && !peerEnded) {
+      // Still lingering, or reset by a stream error: either way the connection lives. Let the
+      // peer end it now.
+      client.sendData(stream, new byte[0], true);
+      client.sync();
+    }
+    assertEquals(0, server.lingering(), "nothing left lingering\n" + client.describeFrames());
+  }
 
   /** Matches RST_STREAM frames on one stream. */
   public static Predicate<Frame> rstOn(int stream) {
