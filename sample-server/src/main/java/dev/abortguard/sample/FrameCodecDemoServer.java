@@ -15,7 +15,10 @@ import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.netty.handler.codec.http2.Http2Exception;
 import io.netty.handler.codec.http2.Http2FrameCodecBuilder;
+import io.netty.handler.codec.http2.Http2FrameStreamException;
+import io.netty.handler.codec.http2.Http2Settings;
 import io.netty.handler.codec.http2.Http2MultiplexHandler;
 import io.netty.handler.codec.http2.Http2StreamChannel;
 import io.netty.util.concurrent.DefaultThreadFactory;
@@ -53,7 +56,7 @@ final class FrameCodecDemoServer implements DemoServer {
    *
    * @param shutdownGrace how long a closing connection waits for its streams after its GOAWAY
    */
-  static FrameCodecDemoServer start(InetSocketAddress address, AbortGuard guard, Duration shutdownGrace)
+  static FrameCodecDemoServer start(InetSocketAddress address, AbortGuard guard, Duration shutdownGrace, Options options)
       throws IOException {
     EventLoopGroup acceptors = new MultiThreadIoEventLoopGroup(
         1, new DefaultThreadFactory("frame-codec-accept"), NioIoHandler.newFactory());
@@ -67,10 +70,16 @@ final class FrameCodecDemoServer implements DemoServer {
           @Override
           protected void initChannel(SocketChannel channel) {
             connections.add(channel);
+            Http2FrameCodecBuilder codec = Http2FrameCodecBuilder.forServer()
+                .gracefulShutdownTimeoutMillis(shutdownGrace.toMillis());
+            if (options.maxConcurrentStreams() > 0) {
+              codec.initialSettings(Http2Settings.defaultSettings().maxConcurrentStreams(options.maxConcurrentStreams()));
+            }
+            if (options.maxRstFrames() > 0) {
+              codec.decoderEnforceMaxRstFramesPerWindow(options.maxRstFrames(), options.maxRstSeconds());
+            }
             channel.pipeline().addLast(
-                Http2FrameCodecBuilder.forServer()
-                    .gracefulShutdownTimeoutMillis(shutdownGrace.toMillis())
-                    .build(),
+                codec.build(),
                 guard.http2FrameCodecHandler(),
                 new Http2MultiplexHandler(new ChannelInitializer<Http2StreamChannel>() {
                   @Override
@@ -105,14 +114,16 @@ final class FrameCodecDemoServer implements DemoServer {
     serverChannel.close().awaitUninterruptibly(graceMillis);
     // The codecs wait at most the grace for their streams; leave them a little beyond it.
     if (!connections.close().awaitUninterruptibly(graceMillis + 1000)) {
-      logger.warning("connections still open " + SampleServer.format(grace) + " after GOAWAY: closing them");
+      // Straight to stderr: in a shutdown hook java.util.logging may already be shut down.
+      System.err.println("sample-server: shutdown: connections still open " + SampleServer.format(grace)
+          + " after GOAWAY: closed them");
     }
     acceptors.shutdownGracefully(0, graceMillis, TimeUnit.MILLISECONDS);
     workers.shutdownGracefully(0, graceMillis, TimeUnit.MILLISECONDS);
     boolean interrupted = false;
     try {
       if (!awaitTermination(grace)) {
-        logger.warning("frame-codec event loops did not terminate");
+        System.err.println("sample-server: shutdown: frame-codec event loops did not terminate");
       }
     } catch (InterruptedException e) {
       interrupted = true;
@@ -145,7 +156,10 @@ final class FrameCodecDemoServer implements DemoServer {
 
   /**
    * The last handler of a connection: socket errors (a peer that vanished) end up here rather than
-   * in Netty's "reached the tail of the pipeline" warning, and close the connection.
+   * in Netty's "reached the tail of the pipeline" warning, and close the connection. HTTP/2 errors
+   * do not: the codec has already answered a stream error with RST_STREAM (REFUSED_STREAM past the
+   * stream limit, say) and a connection error with GOAWAY, and every other call on the connection
+   * must go on.
    */
   @ChannelHandler.Sharable
   private static final class ConnectionErrorLogger extends ChannelInboundHandlerAdapter {
@@ -153,6 +167,10 @@ final class FrameCodecDemoServer implements DemoServer {
 
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+      if (cause instanceof Http2FrameStreamException || cause instanceof Http2Exception) {
+        logger.log(Level.FINE, "HTTP/2 error on " + ctx.channel().remoteAddress() + ", handled by the codec", cause);
+        return;
+      }
       logger.log(Level.FINE, "connection " + ctx.channel().remoteAddress() + " failed; closing it", cause);
       ctx.close();
     }

@@ -32,7 +32,14 @@ final class GrpcDemoServer implements DemoServer {
     this.health = health;
   }
 
-  static GrpcDemoServer start(InetSocketAddress address, AbortGuard guard, MeterRegistry registry)
+  private MeterRegistry registry;
+
+  private long lingering() {
+    io.micrometer.core.instrument.Gauge gauge = registry == null ? null : registry.find("grpc.server.streams.lingering").gauge();
+    return gauge == null ? 0 : (long) gauge.value();
+  }
+
+  static GrpcDemoServer start(InetSocketAddress address, AbortGuard guard, MeterRegistry registry, Options options)
       throws IOException {
     HealthStatusManager health = new HealthStatusManager();
     health.setStatus(DemoServiceGrpc.SERVICE_NAME, ServingStatus.SERVING);
@@ -42,7 +49,15 @@ final class GrpcDemoServer implements DemoServer {
         .addService(health.getHealthService())
         .addService(ProtoReflectionServiceV1.newInstance())
         .intercept(new MetricCollectingServerInterceptor(registry));
-    return new GrpcDemoServer(builder.build().start(), health);
+    if (options.maxConcurrentStreams() > 0) {
+      builder.maxConcurrentCallsPerConnection(options.maxConcurrentStreams());
+    }
+    if (options.maxRstFrames() > 0) {
+      builder.maxRstFramesPerWindow(options.maxRstFrames(), options.maxRstSeconds());
+    }
+    GrpcDemoServer server = new GrpcDemoServer(builder.build().start(), health);
+    server.registry = registry;
+    return server;
   }
 
   @Override
@@ -56,10 +71,13 @@ final class GrpcDemoServer implements DemoServer {
     server.shutdown();
     try {
       if (!server.awaitTermination(grace.toMillis(), TimeUnit.MILLISECONDS)) {
-        logger.warning("calls still running after " + SampleServer.format(grace) + ": cancelling them");
+        // Straight to stderr: in a shutdown hook java.util.logging may already be shut down.
+        System.err.println("sample-server: shutdown: calls still running after " + SampleServer.format(grace)
+            + " (" + lingering() + " of them lingering streams, held open by peers that never close them):"
+            + " cancelled them with shutdownNow()");
         server.shutdownNow();
         if (!server.awaitTermination(grace.toMillis(), TimeUnit.MILLISECONDS)) {
-          logger.warning("gRPC server did not terminate");
+          System.err.println("sample-server: shutdown: gRPC server did not terminate");
         }
       }
     } catch (InterruptedException e) {

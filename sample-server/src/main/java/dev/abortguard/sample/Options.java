@@ -50,21 +50,32 @@ public final class Options {
   /** The command line's syntax, for error messages. */
   public static final String USAGE =
       "usage: java [-Dabortguard.<setting>=<value> ...] -jar sample-server.jar"
-          + " [--port <port>] [--metrics-port <port>] [--host <address>] [--transport grpc|frame-codec]\n"
+          + " [--port <port>] [--metrics-port <port>] [--host <address>] [--transport grpc|frame-codec]"
+          + " [--max-concurrent-streams <n>] [--max-rst-frames <n>/<seconds>]\n"
           + "  --port <port>          gRPC port, 0 picks a free one (default " + DEFAULT_PORT + ")\n"
           + "  --metrics-port <port>  serve Prometheus metrics at http://<address>:<port>/metrics,"
           + " 0 picks a free port (default: no metrics endpoint)\n"
           + "  --host <address>       address to bind (default " + DEFAULT_HOST + ")\n"
           + "  --transport <name>     grpc: grpc-java's Netty server (default); frame-codec: a plain"
           + " Netty Http2FrameCodec server answering the demo service's Bidi method\n"
+          + "  --max-concurrent-streams <n>  SETTINGS_MAX_CONCURRENT_STREAMS per connection (grpc:"
+          + " maxConcurrentCallsPerConnection; default: grpc-java's unlimited, Netty's 100)\n"
+          + "  --max-rst-frames <n>/<seconds>  close a connection whose peer sends more RST_STREAM frames"
+          + " (Rapid Reset) in that window (grpc: maxRstFramesPerWindow; frame-codec:"
+          + " decoderEnforceMaxRstFramesPerWindow; default: each stack's own)\n"
           + "  abortguard settings: abortguard.enabled, abortguard.reset, abortguard.reset.grace,"
-          + " abortguard.lingering.max, abortguard.trailersOnly";
+          + " abortguard.lingering.max, abortguard.lingering.maxTotal, abortguard.trailersOnly";
 
   private final String host;
   private final int port;
   private final int metricsPort;
   private final Transport transport;
   private final Function<String, String> guardProperties;
+  /** 0: the transport's default. */
+  private int maxConcurrentStreams;
+  /** 0: the transport's default. */
+  private int maxRstFrames;
+  private int maxRstSeconds;
 
   private Options(
       String host, int port, int metricsPort, Transport transport, Function<String, String> guardProperties) {
@@ -73,6 +84,15 @@ public final class Options {
     this.metricsPort = metricsPort;
     this.transport = transport;
     this.guardProperties = guardProperties;
+  }
+
+  private Options copy(String host, int port, int metricsPort, Transport transport,
+      Function<String, String> guardProperties) {
+    Options copy = new Options(host, port, metricsPort, transport, guardProperties);
+    copy.maxConcurrentStreams = maxConcurrentStreams;
+    copy.maxRstFrames = maxRstFrames;
+    copy.maxRstSeconds = maxRstSeconds;
+    return copy;
   }
 
   /** 127.0.0.1:50051, no metrics endpoint, the grpc transport, guard settings from the system properties. */
@@ -101,7 +121,8 @@ public final class Options {
         value = arg.substring(eq + 1);
       }
       if (!flag.equals("--port") && !flag.equals("--metrics-port") && !flag.equals("--host")
-          && !flag.equals("--transport")) {
+          && !flag.equals("--transport") && !flag.equals("--max-concurrent-streams")
+          && !flag.equals("--max-rst-frames")) {
         throw new IllegalArgumentException("unknown argument '" + arg + "'"
             + (arg.startsWith("-D") ? " (system properties go before -jar)" : ""));
       }
@@ -124,6 +145,17 @@ public final class Options {
         case "--transport":
           options = options.withTransport(Transport.parse(value));
           break;
+        case "--max-concurrent-streams":
+          options = options.withMaxConcurrentStreams(parsePositive(flag, value));
+          break;
+        case "--max-rst-frames": {
+          String[] parts = value.split("/", -1);
+          if (parts.length != 2) {
+            throw new IllegalArgumentException(flag + ": '" + value + "' is not <n>/<seconds>, e.g. 200/30");
+          }
+          options = options.withMaxRstFrames(parsePositive(flag, parts[0]), parsePositive(flag, parts[1]));
+          break;
+        }
         default:
           if (value.trim().isEmpty()) {
             throw new IllegalArgumentException("--host needs an address");
@@ -160,11 +192,11 @@ public final class Options {
   }
 
   public Options withHost(String host) {
-    return new Options(Objects.requireNonNull(host, "host"), port, metricsPort, transport, guardProperties);
+    return copy(Objects.requireNonNull(host, "host"), port, metricsPort, transport, guardProperties);
   }
 
   public Options withPort(int port) {
-    return new Options(host, checkPort("port", port), metricsPort, transport, guardProperties);
+    return copy(host, checkPort("port", port), metricsPort, transport, guardProperties);
   }
 
   /** Serves metrics on {@code metricsPort} (0 picks a free one), or not at all with {@link #NO_METRICS}. */
@@ -172,17 +204,47 @@ public final class Options {
     if (metricsPort != NO_METRICS) {
       checkPort("metricsPort", metricsPort);
     }
-    return new Options(host, port, metricsPort, transport, guardProperties);
+    return copy(host, port, metricsPort, transport, guardProperties);
   }
 
   /** Serves the demo service with {@code transport}. */
   public Options withTransport(Transport transport) {
-    return new Options(host, port, metricsPort, Objects.requireNonNull(transport, "transport"), guardProperties);
+    return copy(host, port, metricsPort, Objects.requireNonNull(transport, "transport"), guardProperties);
   }
 
   /** Reads the guard's {@code abortguard.*} settings from {@code properties} instead of system properties. */
   public Options withGuardProperties(Function<String, String> properties) {
-    return new Options(host, port, metricsPort, transport, Objects.requireNonNull(properties, "properties"));
+    return copy(host, port, metricsPort, transport, Objects.requireNonNull(properties, "properties"));
+  }
+
+  /** SETTINGS_MAX_CONCURRENT_STREAMS per connection, or 0 for the transport's default. */
+  public int maxConcurrentStreams() {
+    return maxConcurrentStreams;
+  }
+
+  /** RST_STREAM frames a peer may send per {@link #maxRstSeconds()}, or 0 for the transport's default. */
+  public int maxRstFrames() {
+    return maxRstFrames;
+  }
+
+  /** The window of {@link #maxRstFrames()}, in seconds. */
+  public int maxRstSeconds() {
+    return maxRstSeconds;
+  }
+
+  /** Advertises {@code n} as SETTINGS_MAX_CONCURRENT_STREAMS. */
+  public Options withMaxConcurrentStreams(int n) {
+    Options copy = copy(host, port, metricsPort, transport, guardProperties);
+    copy.maxConcurrentStreams = n;
+    return copy;
+  }
+
+  /** Closes connections whose peer sends more than {@code frames} RST_STREAM frames in {@code seconds}. */
+  public Options withMaxRstFrames(int frames, int seconds) {
+    Options copy = copy(host, port, metricsPort, transport, guardProperties);
+    copy.maxRstFrames = frames;
+    copy.maxRstSeconds = seconds;
+    return copy;
   }
 
   @Override
@@ -201,6 +263,18 @@ public final class Options {
       // reported below with the flag's name
     }
     throw new IllegalArgumentException(flag + ": '" + text + "' is not a port number from 0 to 65535");
+  }
+
+  private static int parsePositive(String flag, String text) {
+    try {
+      int n = Integer.parseInt(text.trim());
+      if (n >= 1) {
+        return n;
+      }
+    } catch (NumberFormatException e) {
+      // reported below with the flag's name
+    }
+    throw new IllegalArgumentException(flag + ": '" + text + "' is not a whole number from 1 to " + Integer.MAX_VALUE);
   }
 
   private static int checkPort(String name, int port) {

@@ -87,8 +87,8 @@ public final class SampleServer implements AutoCloseable {
 
       InetSocketAddress address = new InetSocketAddress(options.host(), options.port());
       server = options.transport() == Options.Transport.FRAME_CODEC
-          ? FrameCodecDemoServer.start(address, guard, SHUTDOWN_GRACE)
-          : GrpcDemoServer.start(address, guard, registry);
+          ? FrameCodecDemoServer.start(address, guard, SHUTDOWN_GRACE, options)
+          : GrpcDemoServer.start(address, guard, registry, options);
 
       MetricsEndpoint metrics = null;
       if (options.metricsPort() != Options.NO_METRICS) {

@@ -118,6 +118,62 @@ class SampleServerJarIT {
     }
   }
 
+  /**
+   * SIGTERM with a stream held open by a peer that never closes it (under {@code never}): the
+   * shutdown hook waits its grace, cancels, and says so on stderr (java.util.logging has shut
+   * down by then, so it must not be the channel).
+   */
+  @Test
+  void shutdownHookReportsWhatItCancelled() throws Exception {
+    Process process = start(List.of("--port", "0"), List.of("-Dabortguard.reset=never"));
+    try (java.net.Socket peer = new java.net.Socket()) {
+      Matcher startup = awaitStartupLine(process, lines(process));
+      peer.connect(new java.net.InetSocketAddress("127.0.0.1", Integer.parseInt(startup.group(1))), 5000);
+      peer.setSoTimeout(5000);
+      PassivePeer.openAbortedCall(peer);
+      process.destroy();
+      assertTrue(process.waitFor(EXIT_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS),
+          "server did not exit within " + EXIT_TIMEOUT + " of SIGTERM; stderr:\n" + stderr());
+      String stderr = stderr();
+      assertTrue(stderr.contains("sample-server: shutdown: calls still running after 5s (1 of them lingering"),
+          stderr);
+      assertTrue(stderr.contains("cancelled them with shutdownNow()"), stderr);
+    } finally {
+      stop(process);
+    }
+  }
+
+  /**
+   * The frame-codec server answers a stream error (REFUSED_STREAM past its stream limit) on that
+   * stream only: the connection stays up and answers PING.
+   */
+  @Test
+  void frameCodecServerKeepsTheConnectionOnAStreamError() throws Exception {
+    Process process = start(List.of("--port", "0", "--transport", "frame-codec", "--max-concurrent-streams", "1"),
+        List.of("-Dabortguard.reset=never"));
+    try (java.net.Socket peer = new java.net.Socket()) {
+      Matcher startup = awaitStartupLine(process, lines(process));
+      peer.connect(new java.net.InetSocketAddress("127.0.0.1", Integer.parseInt(startup.group(1))), 5000);
+      peer.setSoTimeout(5000);
+      PassivePeer.openAbortedCall(peer); // lingers under never, holding the one slot
+      PassivePeer.openCall(peer, 3);
+      PassivePeer.Frame refused;
+      do {
+        refused = PassivePeer.read(peer);
+      } while (refused.type != 0x3);
+      assertEquals(3, refused.stream);
+      assertEquals(0x7, refused.firstWord, "REFUSED_STREAM");
+      PassivePeer.ping(peer);
+      PassivePeer.Frame next;
+      do {
+        next = PassivePeer.read(peer); // EOF here if the server closed the connection
+      } while (next.type != 0x6);
+      assertEquals(0x1, next.flags, "PING ACK on the same connection");
+    } finally {
+      stop(process);
+    }
+  }
+
   private Process start(List<String> args, List<String> jvmOptions) throws IOException {
     Path jar = Path.of(System.getProperty("sample-server.jar", "target/sample-server.jar"));
     assertTrue(Files.isRegularFile(jar), jar + " is missing: run `mvn package` first");
