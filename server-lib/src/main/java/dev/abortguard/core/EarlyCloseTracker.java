@@ -109,6 +109,21 @@ public final class EarlyCloseTracker {
   }
 
   /**
+   * The peer has no stream slot left on this connection: under {@link ResetPolicy#DEFERRED}
+   * release the eldest lingering stream ({@link ReleaseCause#STREAM_LIMIT}) so that a new call
+   * gets a slot. A peer counts the streams it has not ended against the limit, lingering ones too.
+   *
+   * @return whether a stream was released
+   */
+  public boolean streamLimitReached(long nowNanos) {
+    if (policy != ResetPolicy.DEFERRED || lingering.isEmpty()) {
+      return false;
+    }
+    releaseEldest(ReleaseCause.STREAM_LIMIT, nowNanos);
+    return true;
+  }
+
+  /**
    * Nanoseconds from {@code nowNanos} until {@link #expire} has work (0 when overdue), or {@link
    * #NO_DEADLINE}.
    */

@@ -14,6 +14,11 @@ public enum ReleaseCause {
   GRACE_EXPIRED,
   /** The connection had {@code abortguard.lingering.max} lingering streams; the guard reset the eldest. */
   OVERFLOW,
+  /**
+   * The peer had as many streams open as the connection's MAX_CONCURRENT_STREAMS allows, some of
+   * them lingering; the guard reset the eldest so that a new call gets its slot.
+   */
+  STREAM_LIMIT,
   /** The guard's streams across all connections reached {@code abortguard.lingering.maxTotal}; the guard reset this one at once. */
   TOTAL_LIMIT,
   /** The server is shutting down (grpc-java's GOAWAY {@code app_requested}); the guard reset the stream so shutdown is not held up. */
@@ -41,6 +46,7 @@ public enum ReleaseCause {
     switch (this) {
       case GRACE_EXPIRED:
       case OVERFLOW:
+      case STREAM_LIMIT:
       case TOTAL_LIMIT:
       case SHUTDOWN:
       case GOAWAY:

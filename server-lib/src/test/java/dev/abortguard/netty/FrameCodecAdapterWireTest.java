@@ -391,10 +391,10 @@ class FrameCodecAdapterWireTest {
 
   /**
    * Lingering streams stay active in the codec, and the codec advertises
-   * SETTINGS_MAX_CONCURRENT_STREAMS=100 (Netty 4.2's default). Under {@code deferred} they do not
-   * cost a new call its slot: a passive peer's 100 aborted calls leave the 101st and 102nd calls
-   * served, not refused, while all of them still linger. Under {@code never} they hold their slots,
-   * as in stock Netty. A cap below the limit resets the oldest instead.
+   * SETTINGS_MAX_CONCURRENT_STREAMS=100 (Netty 4.2's default), which a peer counts its unended
+   * streams against. Under {@code deferred}, when the peer's streams reach it, the eldest lingering
+   * stream is reset with NO_ERROR ({@code stream_limit}), so new calls always find a slot. Under
+   * {@code never} they hold their slots, as in stock Netty.
    */
   @Test
   void lingeringStreamsDoNotCostNewCallsTheirSlots() {
@@ -404,17 +404,22 @@ class FrameCodecAdapterWireTest {
       Frame settings = client.awaitFrame(f -> f.type() == SETTINGS && !f.ack(), WAIT);
       long limit = setting(settings, 0x3);
       assertEquals(100, limit, "Netty 4.2's default MAX_CONCURRENT_STREAMS\n" + client.describeFrames());
-      for (int i = 0; i < limit; i++) {
+      int eldest = lingeringCall(client);
+      for (int i = 1; i < limit; i++) {
         lingeringCall(client);
       }
+      Frame rst = client.awaitFrame(rstOn(eldest), WAIT);
+      assertEquals(NO_ERROR, rst.errorCode(), client.describeFrames());
+      for (int i = 0; i < 10; i++) {
+        lingeringCall(client);
+        int echo = client.startCall(PATH, Map.of(), true);
+        Frame trailers = client.awaitFrame(f -> f.streamId() == echo && f.type() == HEADERS && f.endStream(), WAIT);
+        assertEquals("0", trailers.header("grpc-status"), client.describeFrames());
+      }
       client.sync();
-      assertEquals(limit, server.lingering(), client.describeFrames());
-      lingeringCall(client);
-      int echo = client.startCall(PATH, Map.of(), true);
-      Frame trailers = client.awaitFrame(f -> f.streamId() == echo && f.type() == HEADERS && f.endStream(), WAIT);
-      assertEquals("0", trailers.header("grpc-status"), client.describeFrames());
-      client.assertNoFrame(f -> f.type() == RST_STREAM, Duration.ZERO);
-      assertEquals(limit + 1, server.lingering(), client.describeFrames());
+      client.assertNoFrame(f -> f.type() == RST_STREAM && f.errorCode() != NO_ERROR, Duration.ZERO);
+      assertTrue(server.lingering() <= limit - 1, "lingering " + server.lingering());
+      assertEquals(server.releasedTotal(), server.released(ReleaseCause.STREAM_LIMIT), client.describeFrames());
     }
 
     try (FrameCodecTestServer server = FrameCodecTestServer.start(
@@ -428,16 +433,18 @@ class FrameCodecAdapterWireTest {
       assertEquals(REFUSED_STREAM, rst.errorCode(), "never keeps stock Netty's slots\n" + client.describeFrames());
     }
 
-    int cap = 99;
+    // abortguard.lingering.max below the stream limit: the cap resets the eldest first.
+    int cap = 50;
     try (FrameCodecTestServer server = FrameCodecTestServer.start(
             b -> b.reset(ResetPolicy.DEFERRED).lingeringMax(cap).resetGrace(Duration.ofMinutes(1)));
         RawHttp2Client client = server.connect()) {
-      for (int i = 0; i < 100; i++) {
+      for (int i = 0; i < cap + 10; i++) {
         lingeringCall(client);
       }
       client.sync();
       assertEquals(cap, server.lingering(), client.describeFrames());
-      assertEquals(1, server.released(ReleaseCause.OVERFLOW, 1), client.describeFrames());
+      assertEquals(10, server.released(ReleaseCause.OVERFLOW, 10), client.describeFrames());
+      assertEquals(0, server.released(ReleaseCause.STREAM_LIMIT), client.describeFrames());
       int echo = client.startCall(PATH, Map.of(), true);
       Frame trailers = client.awaitFrame(f -> f.streamId() == echo && f.type() == HEADERS && f.endStream(), WAIT);
       assertEquals("0", trailers.header("grpc-status"), client.describeFrames());

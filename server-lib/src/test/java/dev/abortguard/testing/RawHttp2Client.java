@@ -173,6 +173,8 @@ public final class RawHttp2Client implements AutoCloseable {
   private final ReentrantLock writeLock = new ReentrantLock();
   private final DefaultHttp2HeadersEncoder encoder = new DefaultHttp2HeadersEncoder();
   private int nextStreamId = 1;
+  /** While {@link #corked} runs: what the sends wrote, written to the socket at its end. */
+  private ByteArrayOutputStream cork;
 
   // Reader thread only.
   private final DefaultHttp2HeadersDecoder decoder =
@@ -457,6 +459,45 @@ public final class RawHttp2Client implements AutoCloseable {
   }
 
   /**
+   * Sends one frame exactly as given, whatever its type, flags, stream id or payload (malformed
+   * included), for tests that feed a server hostile input. The client's flow-control accounting
+   * does not see it: DATA sent this way is not taken from the windows {@link #sendData} respects.
+   */
+  public void sendRawFrame(int type, int flags, int streamId, byte[] payload) {
+    sendFrame(type, flags, streamId, payload);
+  }
+
+  /**
+   * Runs {@code sends} (calls to this client's send methods) holding the write side, and writes all
+   * they sent in one socket write when it returns or throws: for frames that must be contiguous (a
+   * header block continued in CONTINUATION frames sent with {@link #sendRawFrame}) or that should
+   * reach the server together (HEADERS then RST_STREAM, as in Rapid Reset). The client's own
+   * SETTINGS and PING acknowledgements wait meanwhile. DATA inside it must fit the peer's windows:
+   * waiting for a WINDOW_UPDATE there fails after 5 s.
+   */
+  public void corked(Runnable sends) {
+    writeLock.lock();
+    try {
+      if (cork != null) {
+        sends.run(); // nested: the outer call writes
+        return;
+      }
+      cork = new ByteArrayOutputStream();
+      try {
+        sends.run();
+      } finally {
+        byte[] bytes = cork.toByteArray();
+        cork = null;
+        if (bytes.length > 0) {
+          writeToSocket(bytes);
+        }
+      }
+    } finally {
+      writeLock.unlock();
+    }
+  }
+
+  /**
    * Returns once the server has processed every frame sent before: HTTP/2 peers answer a PING
    * only after the frames read before it.
    */
@@ -530,8 +571,17 @@ public final class RawHttp2Client implements AutoCloseable {
     } finally {
       lock.unlock();
     }
+    if (cork != null) {
+      cork.writeBytes(bytes.toByteArray());
+      return;
+    }
+    writeToSocket(bytes.toByteArray());
+  }
+
+  /** Writes and flushes; needs writeLock. */
+  private void writeToSocket(byte[] bytes) {
     try {
-      out.write(bytes.toByteArray());
+      out.write(bytes);
       out.flush();
     } catch (IOException e) {
       note("write failed: " + e);

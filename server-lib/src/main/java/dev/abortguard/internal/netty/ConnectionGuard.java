@@ -28,9 +28,11 @@ import java.util.function.Supplier;
  * {@code Http2FrameCodec} adapters, which translate their events into these calls. Use it from
  * the event loop only.
  *
- * <p>Under {@code deferred}, lingering streams do not hold {@code MAX_CONCURRENT_STREAMS} slots:
- * the peer (a proxy, typically) considers those streams finished, so the limit Netty enforces is
- * raised by the number of streams lingering, and lowered again as they go.
+ * <p>Under {@code deferred}, lingering streams never cost a new call its slot: a peer counts every
+ * stream it has not ended against the connection's {@code MAX_CONCURRENT_STREAMS}, lingering ones
+ * included, so when the peer's open streams reach that limit the eldest lingering stream is reset
+ * (a proxy that never ends upstream streams, such as nghttpx, would otherwise queue new calls
+ * behind the grace).
  */
 public final class ConnectionGuard {
   private final EventExecutor executor;
@@ -45,9 +47,6 @@ public final class ConnectionGuard {
   private final Runnable graceTask = this::graceTimerFired;
   private boolean drainScheduled;
   private ScheduledFuture<?> graceTimer;
-  /** What this guard last set the peer's stream limit to, to tell when the codec reset it. */
-  private int slotLimitSet = -1;
-  private int slotLimitBase;
 
   /**
    * @param handlerContext the handler's context, looked up when first needed (grpc-java adds its
@@ -66,7 +65,7 @@ public final class ConnectionGuard {
     this.metrics = metrics;
     this.tracker = new EarlyCloseTracker(
         config.reset(), config.resetGrace().toNanos(), config.lingeringMax(), budget);
-    // Under never nothing is ever reset, so raising the limit would let streams pile up unbounded.
+    // Under never nothing is ever reset: lingering streams keep their slots, as in stock servers.
     this.freesSlots = config.reset() == ResetPolicy.DEFERRED;
   }
 
@@ -76,7 +75,17 @@ public final class ConnectionGuard {
       metrics.onLingering();
     }
     carryOut();
+    if (freeASlotIfFull()) {
+      carryOut();
+    }
     armGraceTimer();
+  }
+
+  /** The peer opened a stream. */
+  public void peerOpened() {
+    if (freeASlotIfFull()) {
+      carryOut();
+    }
   }
 
   // Every stream that closes passes here; the common case, nothing lingering, costs nothing.
@@ -130,7 +139,6 @@ public final class ConnectionGuard {
       it.remove();
       writeReset(release);
     }
-    updateSlotLimit();
   }
 
   /** Whether {@code streamId} is lingering. */
@@ -144,7 +152,6 @@ public final class ConnectionGuard {
       if (pending != null) {
         // Closed before the guard's reset went out: the peer or the server stack got there first.
         metrics.onReleased(cause, pending.lingeredNanos());
-        updateSlotLimit();
         return;
       }
     }
@@ -177,7 +184,6 @@ public final class ConnectionGuard {
     if (resets) {
       scheduleDrain();
     }
-    updateSlotLimit();
   }
 
   private void writeReset(Release release) {
@@ -215,22 +221,20 @@ public final class ConnectionGuard {
     }
   }
 
-  /** Keeps the peer's stream limit at what was advertised plus the streams lingering here. */
-  private void updateSlotLimit() {
-    if (!freesSlots) {
-      return;
+  /**
+   * Releases the eldest lingering stream if the peer has no slot left: its open streams, less
+   * those whose reset is already on its way, reach the limit this side advertised.
+   */
+  private boolean freeASlotIfFull() {
+    if (!freesSlots || tracker.lingeringCount() == 0) {
+      return false;
     }
     Http2Connection.Endpoint<?> remote = handler.connection().remote();
-    int current = remote.maxActiveStreams();
-    if (current != slotLimitSet) {
-      slotLimitBase = current; // first call, or the codec applied new local SETTINGS
+    int limit = remote.maxActiveStreams();
+    if (limit == Integer.MAX_VALUE || remote.numActiveStreams() - pendingResets.size() < limit) {
+      return false;
     }
-    long wanted = (long) slotLimitBase + tracker.lingeringCount() + pendingResets.size();
-    int limit = (int) Math.min(Integer.MAX_VALUE, wanted);
-    if (limit != current) {
-      remote.maxActiveStreams(limit);
-    }
-    slotLimitSet = limit;
+    return tracker.streamLimitReached(System.nanoTime());
   }
 
   // One timer per connection, armed for the eldest stream's deadline. When that stream is

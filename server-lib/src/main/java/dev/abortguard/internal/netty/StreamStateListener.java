@@ -30,6 +30,11 @@ public final class StreamStateListener extends Http2ConnectionAdapter {
   }
 
   @Override
+  public void onStreamActive(Http2Stream stream) {
+    guard.peerOpened(); // a server opens no streams of its own
+  }
+
+  @Override
   public void onStreamHalfClosed(Http2Stream stream) {
     if (stream.state() == Http2Stream.State.HALF_CLOSED_LOCAL) {
       if (!sawEarlyClose) {

@@ -195,7 +195,7 @@ class MicrometerGuardMetricsTest {
         .collect(Collectors.toSet());
 
     assertEquals(
-        Set.of("peer_end_stream", "peer_reset", "server_reset", "grace_expired", "overflow", "total_limit",
+        Set.of("peer_end_stream", "peer_reset", "server_reset", "grace_expired", "overflow", "stream_limit", "total_limit",
             "shutdown", "goaway", "connection_error", "connection_closed", "immediate"),
         causes);
     registry.get(RELEASED).counters().forEach(c -> {
