@@ -48,6 +48,30 @@ final class E2eTools {
     }
   }
 
+  /** Skips (or, with {@code CI=true}, fails) the calling test unless nghttpx exists. */
+  static void requireNghttpx() {
+    if (executable("nghttpx") == null) {
+      String message = "the never-closing-proxy tests need nghttpx: apt-get install nghttp2-proxy";
+      if ("true".equalsIgnoreCase(System.getenv("CI"))) {
+        fail(message + " (CI=true: failing instead of skipping)");
+      }
+      Assumptions.abort(message);
+    }
+  }
+
+  /** {@code name} on PATH, /usr/sbin or /usr/local/sbin, or null. */
+  static Path executable(String name) {
+    List<String> dirs = new ArrayList<>(List.of(System.getenv().getOrDefault("PATH", "").split(File.pathSeparator)));
+    dirs.add("/usr/sbin");
+    dirs.add("/usr/local/sbin");
+    for (String dir : dirs) {
+      if (!dir.isEmpty() && Files.isExecutable(Path.of(dir, name))) {
+        return Path.of(dir, name);
+      }
+    }
+    return null;
+  }
+
   /** The haproxy executable, or null. */
   static Path haproxy() {
     List<String> dirs = new ArrayList<>(List.of(System.getenv().getOrDefault("PATH", "").split(File.pathSeparator)));
