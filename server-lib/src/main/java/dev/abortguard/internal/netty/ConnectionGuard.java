@@ -141,11 +141,6 @@ public final class ConnectionGuard {
     }
   }
 
-  /** Whether {@code streamId} is lingering. */
-  public boolean isLingering(int streamId) {
-    return tracker.isLingering(streamId);
-  }
-
   private void released(int streamId, ReleaseCause cause) {
     if (!pendingResets.isEmpty()) {
       Release pending = pendingResets.remove(streamId);
