@@ -3,6 +3,7 @@ package dev.abortguard;
 import dev.abortguard.core.LingeringBudget;
 import dev.abortguard.internal.grpc.AbortInterceptor;
 import dev.abortguard.internal.grpc.CallLayer;
+import dev.abortguard.internal.grpc.GrpcVersion;
 import dev.abortguard.internal.grpc.GuardedCredentials;
 import dev.abortguard.internal.grpc.PassThroughInterceptor;
 import dev.abortguard.internal.grpc.TransportGuard;
@@ -111,6 +112,7 @@ public final class AbortGuard {
    *
    * @throws IllegalArgumentException if another guard wrapped them, or grpc-netty does not
    *     understand them
+   * @throws IllegalStateException if grpc-java is older than the oldest release supported
    */
   public ServerCredentials wrap(ServerCredentials credentials) {
     Objects.requireNonNull(credentials, "credentials");
@@ -118,6 +120,7 @@ public final class AbortGuard {
       logger.info("abortguard is disabled (" + AbortGuardConfig.ENABLED + "=false): credentials left as they are");
       return credentials;
     }
+    GrpcVersion.requireSupported();
     return GuardedCredentials.wrap(credentials, transportGuard);
   }
 
@@ -127,6 +130,8 @@ public final class AbortGuard {
    * holds eager headers back. On a grpc-netty builder it also checks each connection for the
    * HTTP/2 adapter ({@link #wrap}) and reports its absence. Calling it again on the same builder
    * changes nothing.
+   *
+   * @throws IllegalStateException if grpc-java is older than the oldest release supported
    */
   public <T extends ServerBuilder<?>> T install(T builder) {
     Objects.requireNonNull(builder, "builder");
@@ -134,6 +139,7 @@ public final class AbortGuard {
       logger.info("abortguard is disabled (" + AbortGuardConfig.ENABLED + "=false): installing nothing");
       return builder;
     }
+    GrpcVersion.requireSupported();
     CallLayer layer = new CallLayer(config, metrics);
     try {
       builder.addStreamTracerFactory(layer);

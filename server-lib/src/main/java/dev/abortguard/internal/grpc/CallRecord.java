@@ -142,16 +142,16 @@ final class CallRecord extends ServerStreamTracer {
       peer = peerHalfClosed ? Peer.HALF_CLOSED : Peer.STREAMING;
     }
     boolean headersFirst = wire != null ? wireHeadersBeforeTrailers : headersPassed;
-    // Mitigations first: whoever reads the abort count then sees its mitigations too.
+    // Mitigations and reports first: whoever reads the abort count then sees them too.
     if (headersHeldBack) {
       layer.metrics.onMitigated(method, code, Mitigation.TRAILERS_ONLY);
     }
     if (earlyClosed && resetWithheld) {
       layer.metrics.onMitigated(method, code, Mitigation.RESET_WITHHELD);
     }
-    layer.metrics.onAbort(method, code, peer, headersFirst ? Response.HEADERS_THEN_TRAILERS : Response.TRAILERS_ONLY);
     if (headersFirst && !headersPassed && layer.config.trailersOnly()) {
       layer.headersSentOutsideInterceptor(method);
     }
+    layer.metrics.onAbort(method, code, peer, headersFirst ? Response.HEADERS_THEN_TRAILERS : Response.TRAILERS_ONLY);
   }
 }
