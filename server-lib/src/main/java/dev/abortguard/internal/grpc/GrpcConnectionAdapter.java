@@ -44,7 +44,7 @@ final class GrpcConnectionAdapter {
     this.channel = channel;
     this.handler = handler;
     this.transportGuard = transportGuard;
-    this.guard = new ConnectionGuard(channel.eventLoop(), handler, this::handlerContext,
+    this.guard = new ConnectionGuard(channel.eventLoop(), System::nanoTime, handler, this::handlerContext,
         transportGuard.config, transportGuard.budget, transportGuard.metrics);
     this.callKey = handler.connection().newKey();
     this.checkedKey = handler.connection().newKey();

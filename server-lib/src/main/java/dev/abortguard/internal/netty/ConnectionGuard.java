@@ -18,6 +18,7 @@ import io.netty.util.concurrent.ScheduledFuture;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.concurrent.TimeUnit;
+import java.util.function.LongSupplier;
 import java.util.function.Supplier;
 
 /**
@@ -36,6 +37,8 @@ import java.util.function.Supplier;
  */
 public final class ConnectionGuard {
   private final EventExecutor executor;
+  /** The executor's clock: what its timers measure delays with (System.nanoTime on event loops). */
+  private final LongSupplier clock;
   private final Http2ConnectionHandler handler;
   private final Supplier<ChannelHandlerContext> handlerContext;
   private final GuardMetrics metrics;
@@ -51,15 +54,18 @@ public final class ConnectionGuard {
   /**
    * @param handlerContext the handler's context, looked up when first needed (grpc-java adds its
    *     handler only after protocol negotiation); {@code null} once the handler is gone
+   * @param clock nanoseconds on the clock {@code executor} schedules by
    */
   public ConnectionGuard(
       EventExecutor executor,
+      LongSupplier clock,
       Http2ConnectionHandler handler,
       Supplier<ChannelHandlerContext> handlerContext,
       AbortGuardConfig config,
       LingeringBudget budget,
       GuardMetrics metrics) {
     this.executor = executor;
+    this.clock = clock;
     this.handler = handler;
     this.handlerContext = handlerContext;
     this.metrics = metrics;
@@ -71,7 +77,7 @@ public final class ConnectionGuard {
 
   /** The server sent END_STREAM on {@code streamId} while the peer has not. */
   public void serverEnded(int streamId) {
-    if (tracker.serverEnded(streamId, System.nanoTime())) {
+    if (tracker.serverEnded(streamId, clock.getAsLong())) {
       metrics.onLingering();
     }
     carryOut();
@@ -107,13 +113,13 @@ public final class ConnectionGuard {
 
   /** The server sent GOAWAY; {@code cause} says why, as {@link StreamStateListener} reads it. */
   public void goAwaySent(ReleaseCause cause) {
-    tracker.goAwaySent(cause, System.nanoTime());
+    tracker.goAwaySent(cause, clock.getAsLong());
     carryOut();
   }
 
   /** The connection closed: release its streams, drop unwritten resets, stop the timer. */
   public void connectionClosed() {
-    tracker.connectionClosed(System.nanoTime());
+    tracker.connectionClosed(clock.getAsLong());
     carryOut();
     for (Release release : pendingResets.values()) {
       metrics.onReleased(ReleaseCause.CONNECTION_CLOSED, release.lingeredNanos());
@@ -153,7 +159,7 @@ public final class ConnectionGuard {
     if (tracker.lingeringCount() == 0) {
       return;
     }
-    long now = System.nanoTime();
+    long now = clock.getAsLong();
     if (cause == ReleaseCause.PEER_END_STREAM) {
       tracker.peerEnded(streamId, now);
     } else if (cause == ReleaseCause.PEER_RESET) {
@@ -229,7 +235,7 @@ public final class ConnectionGuard {
     if (limit == Integer.MAX_VALUE || remote.numActiveStreams() - pendingResets.size() < limit) {
       return false;
     }
-    return tracker.streamLimitReached(System.nanoTime());
+    return tracker.streamLimitReached(clock.getAsLong());
   }
 
   // One timer per connection, armed for the eldest stream's deadline. When that stream is
@@ -238,7 +244,7 @@ public final class ConnectionGuard {
     if (graceTimer != null) {
       return;
     }
-    long delay = tracker.nanosUntilNextDeadline(System.nanoTime());
+    long delay = tracker.nanosUntilNextDeadline(clock.getAsLong());
     if (delay != EarlyCloseTracker.NO_DEADLINE) {
       graceTimer = executor.schedule(graceTask, delay, TimeUnit.NANOSECONDS);
     }
@@ -246,7 +252,7 @@ public final class ConnectionGuard {
 
   private void graceTimerFired() {
     graceTimer = null;
-    tracker.expire(System.nanoTime());
+    tracker.expire(clock.getAsLong());
     carryOut();
     drainScheduled();
     armGraceTimer();

@@ -14,6 +14,7 @@ import io.netty.handler.codec.http2.Http2ResetFrame;
 import io.netty.handler.codec.http2.Http2Stream;
 import io.netty.handler.codec.http2.Http2StreamFrame;
 import io.netty.util.ReferenceCountUtil;
+import java.util.function.LongSupplier;
 
 /**
  * The guard for servers built on Netty's {@link Http2FrameCodec}: goes between the codec and the
@@ -29,16 +30,25 @@ public final class EarlyCloseFrameHandler extends ChannelDuplexHandler {
   private final AbortGuardConfig config;
   private final LingeringBudget budget;
   private final GuardMetrics metrics;
+  private final LongSupplier clock;
   private Http2Connection connection;
   /** Marks streams whose child channel is gone while the codec keeps them open. */
   private Http2Connection.PropertyKey orphaned;
   private ConnectionGuard guard;
   private boolean windowUpdatesWritten;
 
+  /** A handler for one connection, timed by {@link System#nanoTime()} like Netty's event loops. */
   public EarlyCloseFrameHandler(AbortGuardConfig config, LingeringBudget budget, GuardMetrics metrics) {
+    this(config, budget, metrics, System::nanoTime);
+  }
+
+  /** A handler whose grace is measured on {@code clock}, the clock its event loop schedules by. */
+  public EarlyCloseFrameHandler(AbortGuardConfig config, LingeringBudget budget, GuardMetrics metrics,
+      LongSupplier clock) {
     this.config = config;
     this.budget = budget;
     this.metrics = metrics;
+    this.clock = clock;
   }
 
   @Override
@@ -54,7 +64,7 @@ public final class EarlyCloseFrameHandler extends ChannelDuplexHandler {
     orphaned = connection.newKey();
     // This handler is itself the flush hook: resets go through the codec just before a flush
     // passes on to it.
-    guard = new ConnectionGuard(ctx.executor(), codec, () -> codecContext, config, budget, metrics);
+    guard = new ConnectionGuard(ctx.executor(), clock, codec, () -> codecContext, config, budget, metrics);
     connection.addListener(new StreamStateListener(guard, () -> { }));
     ctx.channel().closeFuture().addListener(f -> guard.connectionClosed());
   }

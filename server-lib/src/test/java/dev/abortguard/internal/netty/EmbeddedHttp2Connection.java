@@ -14,7 +14,10 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOutboundHandlerAdapter;
+import io.netty.channel.ChannelPromise;
+import io.netty.channel.DefaultChannelId;
 import io.netty.channel.embedded.EmbeddedChannel;
+import io.netty.channel.local.LocalServerChannel;
 import io.netty.handler.codec.http2.DefaultHttp2FrameReader;
 import io.netty.handler.codec.http2.DefaultHttp2FrameWriter;
 import io.netty.handler.codec.http2.DefaultHttp2Headers;
@@ -38,35 +41,32 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
 import java.util.stream.Collectors;
 
 /**
- * One server HTTP/2 connection on an {@link EmbeddedChannel}, pipeline {@code Http2FrameCodec},
- * the guard's {@code http2FrameCodecHandler()}, {@code Http2MultiplexHandler}, driven by a scripted
- * client: client frames are encoded with Netty's {@link DefaultHttp2FrameWriter} and written
- * inbound, one {@link #send()} being one socket read; what the server writes is decoded with
- * {@link DefaultHttp2FrameReader} at each flush and recorded as {@link Frame}s numbered by the
- * flush that wrote them.
+ * One server HTTP/2 connection on an {@link EmbeddedChannel}: {@code Http2FrameCodec}, the guard's
+ * {@code http2FrameCodecHandler()}, {@code Http2MultiplexHandler}. A scripted client encodes its
+ * frames with Netty's {@link DefaultHttp2FrameWriter} and writes them inbound, one {@link #send()}
+ * being one socket read; what the server writes is decoded with {@link DefaultHttp2FrameReader} at
+ * each flush and kept as {@link Frame}s numbered by the flush that wrote them.
  *
  * <p>The server's child channels act like Netty gRPC code: a request carrying {@link #ABORT} is
  * answered trailers-only (END_STREAM) and the child then closes itself; one carrying {@link
  * #RESET_EARLY} closes at once, writing nothing; any other gets {@code :status 200} and, on the
  * client's END_STREAM, {@code grpc-status 0} trailers, and its child closes.
+ *
+ * <p>Time moves only through {@link #advance}; everything the test does to the server runs as one
+ * event-loop task ({@link #asOneTask}), followed by the tasks it submitted.
  */
 final class EmbeddedHttp2Connection implements GuardMeters {
   /** The request header that makes the server abort the call trailers-only. */
   static final String ABORT = "x-abort";
   /** The request header that makes the server's child close before it wrote anything. */
   static final String RESET_EARLY = "x-reset-early";
-  /** The grpc-status the server aborts with (PERMISSION_DENIED). */
-  static final String ABORT_STATUS = "7";
 
-  /** A frame the server wrote; {@code flush} numbers the flushes that wrote anything, from 1. */
+  /** A frame the server wrote; {@code flush} numbers the socket writes that carried frames, from 1. */
   record Frame(int flush, String type, int streamId, long errorCode, boolean endStream, int value, String detail) {
-    boolean is(String type, int streamId) {
-      return this.type.equals(type) && this.streamId == streamId;
-    }
-
     @Override
     public String toString() {
       return "#" + flush + " " + type + "(stream " + streamId
@@ -93,8 +93,17 @@ final class EmbeddedHttp2Connection implements GuardMeters {
   private int flushes;
   private boolean holdFlushes;
 
-  /** A guarded connection, handshake done (client preface, both SETTINGS acknowledged). */
-  EmbeddedHttp2Connection(ResetPolicy policy, Duration grace, int lingeringMax, Http2Settings serverSettings) {
+  /**
+   * A guarded connection, handshake done (client preface, both SETTINGS acknowledged).
+   *
+   * @param codecOptions applied to {@code Http2FrameCodecBuilder.forServer()}
+   */
+  private long loopNanos() {
+    return channel.eventLoop().ticker().nanoTime();
+  }
+
+  EmbeddedHttp2Connection(ResetPolicy policy, Duration grace, int lingeringMax,
+      Consumer<Http2FrameCodecBuilder> codecOptions) {
     AbortGuard guard = AbortGuard.builder()
         .properties(name -> null)
         .reset(policy)
@@ -103,28 +112,35 @@ final class EmbeddedHttp2Connection implements GuardMeters {
         .meterRegistry(registry)
         .build();
     Http2FrameCodecBuilder codecBuilder = Http2FrameCodecBuilder.forServer();
-    if (serverSettings != null) {
-      codecBuilder.initialSettings(serverSettings);
-    }
+    codecOptions.accept(codecBuilder);
     codec = codecBuilder.build();
-    channel = new EmbeddedChannel(
+    // Http2MultiplexHandler tells a server connection by its parent being a ServerChannel; without
+    // one it takes stream 1 for a client's upgrade stream.
+    channel = new EmbeddedChannel(new LocalServerChannel(), DefaultChannelId.newInstance(), true, false,
         new WireRecorder(),
         codec,
-        guard.http2FrameCodecHandler(),
+        // The guard's handler, timed on the embedded loop's clock, which advanceTimeBy moves.
+        new EarlyCloseFrameHandler(guard.config(), new dev.abortguard.core.LingeringBudget(guard.config().lingeringMaxTotal()),
+            dev.abortguard.internal.metrics.GuardMetrics.micrometer(registry), () -> loopNanos()),
         new Http2MultiplexHandler(new ChannelInitializer<Http2StreamChannel>() {
           @Override
           protected void initChannel(Http2StreamChannel child) {
             child.pipeline().addLast(new CallHandler());
           }
-        }));
+        }),
+        new TaskRunner());
     channel.freezeTime();
-    ByteBuf preface = Http2CodecUtil.connectionPrefaceBuf();
-    clientContext.write(preface);
+    clientContext.write(Http2CodecUtil.connectionPrefaceBuf());
     clientWriter.writeSettings(clientContext, new Http2Settings(), clientContext.newPromise());
     clientWriter.writeSettingsAck(clientContext, clientContext.newPromise());
     send();
     assertEquals("[SETTINGS, SETTINGS_ACK]",
         takeFrames().stream().map(Frame::type).collect(Collectors.toList()).toString(), "server handshake");
+  }
+
+  /** A guarded connection with the codec's defaults. */
+  EmbeddedHttp2Connection(ResetPolicy policy, Duration grace, int lingeringMax) {
+    this(policy, grace, lingeringMax, codec -> { });
   }
 
   @Override
@@ -157,7 +173,7 @@ final class EmbeddedHttp2Connection implements GuardMeters {
     return this;
   }
 
-  /** Queues {@code bytes} zero bytes of DATA on {@code streamId}, split into frames of at most 16 KiB. */
+  /** Queues {@code bytes} zero bytes of DATA on {@code streamId}, in frames of at most 16 KiB. */
   EmbeddedHttp2Connection data(int streamId, int bytes, boolean endStream) {
     clientWriter.writeData(clientContext, streamId, Unpooled.wrappedBuffer(new byte[bytes]), 0, endStream,
         clientContext.newPromise());
@@ -178,8 +194,7 @@ final class EmbeddedHttp2Connection implements GuardMeters {
     while ((chunk = clientEncoder.readOutbound()) != null) {
       bytes.add(chunk);
     }
-    // Runs pending tasks and rethrows what the pipeline threw, as every EmbeddedChannel write does.
-    channel.writeInbound(bytes.toArray());
+    asOneTask(() -> channel.writeInbound(bytes.toArray()));
     return this;
   }
 
@@ -192,29 +207,59 @@ final class EmbeddedHttp2Connection implements GuardMeters {
     return taken;
   }
 
-  /** Every frame the server wrote since the handshake, as text, for assertion messages. */
+  /** Every frame the server wrote, and the releases counted, for assertion messages. */
   String describeFrames() {
-    return frames.stream().map(Frame::toString).collect(Collectors.joining("\n  ", "server frames:\n  ", ""));
+    String released = registry.find("grpc.server.streams.released").counters().stream()
+        .filter(c -> c.count() > 0)
+        .map(c -> c.getId().getTag("cause") + "=" + (long) c.count())
+        .collect(Collectors.joining(", ", "released: ", ""));
+    return frames.stream().map(Frame::toString).collect(Collectors.joining("\n  ", "server frames:\n  ", "\n"))
+        + released;
   }
 
   /**
-   * While {@code hold} is true, flushes stop just above the channel: writes stay in the channel's
-   * outbound buffer, their promises undone, as on a socket that is not writable.
+   * While {@code hold} is true, flushes stop just above the channel: writes stay in its outbound
+   * buffer, their promises not done, as on a socket the peer does not read.
    */
   void holdFlushes(boolean hold) {
     holdFlushes = hold;
   }
 
-  /** Moves the event loop's clock by {@code time} and runs the scheduled tasks now due. */
-  void advance(Duration time) {
-    channel.advanceTimeBy(time.toNanos(), TimeUnit.NANOSECONDS);
-    channel.runScheduledPendingTasks();
+  /**
+   * Runs {@code task} as the event loop runs one task, then the tasks it submitted, one after the
+   * other, as the event loop would next. (Left to itself an {@code EmbeddedChannel} runs pending
+   * tasks whenever a write reaches it outside its own methods: in the middle of a handler writing
+   * a frame's header and payload, or inside another task.) What {@code task} throws, and what the
+   * pipeline or a task threw, is rethrown here.
+   */
+  void asOneTask(Runnable task) {
+    TaskRunner.Task message = new TaskRunner.Task(() -> {
+      task.run();
+      channel.runPendingTasks();
+    });
+    channel.write(message);
+    if (message.failure instanceof RuntimeException) {
+      throw (RuntimeException) message.failure;
+    } else if (message.failure != null) {
+      throw (Error) message.failure;
+    }
     channel.checkException();
+  }
+
+  /** Moves the event loop's clock by {@code time} and runs the scheduled tasks now due, then the tasks they submitted. */
+  void advance(Duration time) {
+    asOneTask(() -> {
+      channel.advanceTimeBy(time.toNanos(), TimeUnit.NANOSECONDS);
+      channel.runScheduledPendingTasks();
+    });
   }
 
   /** Closes the channel, releasing everything left in it and this connection's own buffers. */
   void finish() {
     try {
+      if (channel.isOpen()) {
+        asOneTask(channel::close);
+      }
       channel.finishAndReleaseAll();
     } finally {
       clientEncoder.finishAndReleaseAll();
@@ -222,30 +267,80 @@ final class EmbeddedHttp2Connection implements GuardMeters {
     }
   }
 
-  /** First in the pipeline: decodes what each flush wrote. */
+  /**
+   * First in the pipeline: decodes what each flush wrote. A flush made while the channel is
+   * writing (a listener of a completed write flushing again) is not one of its own: what it adds
+   * is written by the same write loop, after what the outer flush had, and is numbered as the next
+   * flush, as on a socket it goes in a later write call.
+   */
   private final class WireRecorder extends ChannelOutboundHandlerAdapter {
+    private long written;
+    private long drained;
+    private int depth;
+
+    @Override
+    public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) {
+      written++;
+      ctx.write(msg, promise);
+    }
+
     @Override
     public void flush(ChannelHandlerContext ctx) throws Http2Exception {
       if (holdFlushes) {
         return;
       }
-      ctx.flush();
+      if (depth > 0) {
+        ctx.flush();
+        return;
+      }
+      long flushed = written;
+      depth++;
+      try {
+        ctx.flush();
+      } finally {
+        depth--;
+      }
       EmbeddedChannel embedded = (EmbeddedChannel) ctx.channel();
-      boolean wrote = false;
+      int flush = flushes + 1;
       ByteBuf chunk;
       while ((chunk = embedded.readOutbound()) != null) {
+        int chunkFlush = drained++ < flushed ? flush : flush + 1;
         try {
           serverBytes.writeBytes(chunk);
         } finally {
           chunk.release();
         }
-        wrote = true;
-      }
-      if (wrote) {
-        flushes++;
-        serverFrameReader.readFrame(clientContext, serverBytes, new FrameRecorder(flushes));
+        flushes = chunkFlush;
+        serverFrameReader.readFrame(clientContext, serverBytes, new FrameRecorder(chunkFlush));
         serverBytes.discardReadBytes();
       }
+    }
+  }
+
+  /** Last in the pipeline: runs {@link Task}s written to the channel (see {@link #asOneTask}). */
+  private static final class TaskRunner extends ChannelOutboundHandlerAdapter {
+    static final class Task {
+      final Runnable body;
+      Throwable failure;
+
+      Task(Runnable body) {
+        this.body = body;
+      }
+    }
+
+    @Override
+    public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) throws Exception {
+      if (!(msg instanceof Task)) {
+        super.write(ctx, msg, promise);
+        return;
+      }
+      Task task = (Task) msg;
+      try {
+        task.body.run();
+      } catch (RuntimeException | Error e) {
+        task.failure = e;
+      }
+      promise.trySuccess();
     }
   }
 
@@ -270,15 +365,14 @@ final class EmbeddedHttp2Connection implements GuardMeters {
     @Override
     public void onHeadersRead(ChannelHandlerContext ctx, int streamId, Http2Headers headers, int padding,
         boolean endStream) {
-      StringBuilder detail = new StringBuilder();
+      List<String> detail = new ArrayList<>();
       if (headers.status() != null) {
-        detail.append(":status ").append(headers.status());
+        detail.add(":status " + headers.status());
       }
-      CharSequence grpcStatus = headers.get("grpc-status");
-      if (grpcStatus != null) {
-        detail.append(detail.length() == 0 ? "" : " ").append("grpc-status ").append(grpcStatus);
+      if (headers.get("grpc-status") != null) {
+        detail.add("grpc-status " + headers.get("grpc-status"));
       }
-      add("HEADERS", streamId, 0, endStream, 0, detail.toString());
+      add("HEADERS", streamId, 0, endStream, 0, String.join(" ", detail));
     }
 
     @Override
@@ -359,7 +453,7 @@ final class EmbeddedHttp2Connection implements GuardMeters {
         Http2Headers trailers = new DefaultHttp2Headers()
             .status("200")
             .set("content-type", "application/grpc")
-            .set("grpc-status", ABORT_STATUS)
+            .set("grpc-status", "7")
             .set("grpc-message", "denied");
         ctx.writeAndFlush(new DefaultHttp2HeadersFrame(trailers, true)).addListener(ChannelFutureListener.CLOSE);
         return;
