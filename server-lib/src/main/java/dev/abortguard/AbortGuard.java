@@ -1,6 +1,7 @@
 package dev.abortguard;
 
 import dev.abortguard.core.LingeringBudget;
+import dev.abortguard.internal.GuardParts;
 import dev.abortguard.internal.grpc.AbortInterceptor;
 import dev.abortguard.internal.grpc.CallLayer;
 import dev.abortguard.internal.grpc.GrpcVersion;
@@ -51,6 +52,11 @@ import java.util.logging.Logger;
  */
 public final class AbortGuard {
   private static final Logger logger = Logger.getLogger(AbortGuard.class.getName());
+
+  static {
+    // For abortguard's adapters in other artifacts (Armeria); not an API.
+    GuardParts.setAccess(guard -> new GuardParts(guard.config, guard.budget, guard.metrics));
+  }
 
   private final AbortGuardConfig config;
   private final GuardMetrics metrics;

@@ -24,6 +24,7 @@ public final class CallLayer extends ServerStreamTracer.Factory {
   private final AtomicBoolean transportReported = new AtomicBoolean();
   private final AtomicBoolean headersReported = new AtomicBoolean();
 
+  /** The call layer of one server, recording into {@code metrics}. */
   public CallLayer(AbortGuardConfig config, GuardMetrics metrics) {
     this.config = config;
     this.metrics = metrics;

@@ -11,6 +11,7 @@ import io.netty.channel.ChannelOutboundHandlerAdapter;
 public final class ResetBeforeFlushHandler extends ChannelOutboundHandlerAdapter {
   private final ConnectionGuard guard;
 
+  /** A hook for {@code guard}, one per connection. */
   public ResetBeforeFlushHandler(ConnectionGuard guard) {
     this.guard = guard;
   }
