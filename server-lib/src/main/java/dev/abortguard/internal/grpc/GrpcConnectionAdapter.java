@@ -13,6 +13,7 @@ import io.netty.handler.codec.http2.Http2Exception;
 import io.netty.handler.codec.http2.Http2FrameListenerDecorator;
 import io.netty.handler.codec.http2.Http2Headers;
 import io.netty.handler.codec.http2.Http2Stream;
+import io.netty.util.AsciiString;
 import io.netty.util.concurrent.FastThreadLocal;
 
 /**
@@ -28,6 +29,8 @@ final class GrpcConnectionAdapter {
    * HTTP/2 stream without any grpc-java internals.
    */
   private static final FastThreadLocal<GrpcConnectionAdapter> OPENING = new FastThreadLocal<>();
+  /** grpc-java's request headers take AsciiString names only. */
+  private static final AsciiString CONTENT_TYPE = AsciiString.cached("content-type");
 
   private final Channel channel;
   private final Http2ConnectionHandler handler;
@@ -39,6 +42,8 @@ final class GrpcConnectionAdapter {
   private ChannelHandlerContext handlerContext;
   private Http2Stream openingStream;
   private boolean openingStreamBound;
+  /** Whether the HEADERS being read are a gRPC request grpc-java would make a call of. */
+  private boolean openingGrpcRequest;
 
   private GrpcConnectionAdapter(Channel channel, Http2ConnectionHandler handler, TransportGuard transportGuard) {
     this.channel = channel;
@@ -117,7 +122,7 @@ final class GrpcConnectionAdapter {
     public void onHeadersRead(ChannelHandlerContext ctx, int streamId, Http2Headers headers, int padding,
         boolean endOfStream) throws Http2Exception {
       if (!endedByServer(streamId)) {
-        opening(streamId);
+        opening(streamId, headers);
         try {
           super.onHeadersRead(ctx, streamId, headers, padding, endOfStream);
         } finally {
@@ -130,7 +135,7 @@ final class GrpcConnectionAdapter {
     public void onHeadersRead(ChannelHandlerContext ctx, int streamId, Http2Headers headers, int streamDependency,
         short weight, boolean exclusive, int padding, boolean endOfStream) throws Http2Exception {
       if (!endedByServer(streamId)) {
-        opening(streamId);
+        opening(streamId, headers);
         try {
           super.onHeadersRead(ctx, streamId, headers, streamDependency, weight, exclusive, padding, endOfStream);
         } finally {
@@ -157,9 +162,10 @@ final class GrpcConnectionAdapter {
       return stream != null && stream.state() == Http2Stream.State.HALF_CLOSED_LOCAL;
     }
 
-    private void opening(int streamId) {
+    private void opening(int streamId, Http2Headers headers) {
       openingStream = handler.connection().stream(streamId);
       openingStreamBound = false;
+      openingGrpcRequest = isGrpcRequest(headers);
       OPENING.set(GrpcConnectionAdapter.this);
     }
 
@@ -168,14 +174,22 @@ final class GrpcConnectionAdapter {
       Http2Stream stream = openingStream;
       openingStream = null;
       // A new call on a guarded connection whose server has no call layer.
-      if (!openingStreamBound && stream != null && stream.getProperty(callKey) == null
+      if (!openingStreamBound && openingGrpcRequest && stream != null && stream.getProperty(callKey) == null
           && stream.getProperty(checkedKey) == null) {
         stream.setProperty(checkedKey, Boolean.TRUE);
-        if (isNewGrpcCall(stream)) {
+        if (channel.isActive() && isNewGrpcCall(stream)) {
           transportGuard.callLayerMissing();
         }
       }
     }
+  }
+
+  /** A gRPC request line: grpc-java answers anything else itself, without a call or its tracers. */
+  private static boolean isGrpcRequest(Http2Headers headers) {
+    CharSequence path = headers.path();
+    CharSequence contentType = headers.get(CONTENT_TYPE);
+    return path != null && path.length() > 1 && path.charAt(0) == '/'
+        && contentType != null && contentType.toString().startsWith("application/grpc");
   }
 
   /** Whether grpc-java took the stream as a call: it sent nothing yet and is still open. */

@@ -6,10 +6,12 @@ import dev.abortguard.internal.metrics.GuardMetrics;
 import io.netty.channel.ChannelDuplexHandler;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelPromise;
+import io.netty.handler.codec.http2.DefaultHttp2ResetFrame;
 import io.netty.handler.codec.http2.DefaultHttp2WindowUpdateFrame;
 import io.netty.handler.codec.http2.Http2Connection;
 import io.netty.handler.codec.http2.Http2DataFrame;
 import io.netty.handler.codec.http2.Http2FrameCodec;
+import io.netty.handler.codec.http2.Http2FrameStreamException;
 import io.netty.handler.codec.http2.Http2ResetFrame;
 import io.netty.handler.codec.http2.Http2Stream;
 import io.netty.handler.codec.http2.Http2StreamFrame;
@@ -24,7 +26,8 @@ import java.util.function.LongSupplier;
  * RST_STREAM(CANCEL) at once. This handler drops that reset and lets the guard's policy decide
  * (its own resets go through the codec). The stream then stays open in the codec with no child
  * behind it: frames the peer still sends on it are answered here, DATA consumed so that the
- * connection's flow-control window does not leak, request trailers taken as the peer's end.
+ * connection's flow-control window does not leak, request trailers taken as the peer's end, a
+ * stream error answered with RST_STREAM as the child would have.
  */
 public final class EarlyCloseFrameHandler extends ChannelDuplexHandler {
   private final AbortGuardConfig config;
@@ -110,6 +113,24 @@ public final class EarlyCloseFrameHandler extends ChannelDuplexHandler {
     } finally {
       ReferenceCountUtil.release(msg);
     }
+  }
+
+  /**
+   * A stream error on a stream whose child is gone: the codec hands it to the child, which would
+   * have reset the stream; with no child this handler resets it, as HTTP/2 asks.
+   */
+  @Override
+  public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) throws Exception {
+    if (cause instanceof Http2FrameStreamException) {
+      Http2FrameStreamException error = (Http2FrameStreamException) cause;
+      Http2Stream stream = error.stream() == null ? null : connection.stream(error.stream().id());
+      if (stream != null && stream.getProperty(orphaned) != null) {
+        // From this context the reset goes straight to the codec, past this handler's own filter.
+        ctx.writeAndFlush(new DefaultHttp2ResetFrame(error.error()).stream(error.stream()));
+        return;
+      }
+    }
+    super.exceptionCaught(ctx, cause);
   }
 
   @Override

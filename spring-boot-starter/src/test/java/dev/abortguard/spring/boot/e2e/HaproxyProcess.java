@@ -1,0 +1,134 @@
+package dev.abortguard.spring.boot.e2e;
+
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * HAProxy in front of one HTTP/2 backend, run in the foreground ({@code haproxy -f cfg -db}) as a
+ * child process, with the configuration of the public report: an h2 frontend and an h2 server on
+ * 127.0.0.1, HTTP mode, {@code option httplog}, logging to stdout (kept in a file).
+ */
+final class HaproxyProcess implements AutoCloseable {
+  private static final Duration READY_TIMEOUT = Duration.ofSeconds(10);
+  private static final Duration STOP_TIMEOUT = Duration.ofSeconds(10);
+  private static final long POLL_MILLIS = 20;
+  private static final int BIND_ATTEMPTS = 3;
+
+  private final Process process;
+  private final int port;
+  private final Path log;
+  private final Path config;
+
+  private HaproxyProcess(Process process, int port, Path log, Path config) {
+    this.process = process;
+    this.port = port;
+    this.log = log;
+    this.config = config;
+  }
+
+  /** Starts HAProxy forwarding a free 127.0.0.1 port to {@code 127.0.0.1:backendPort}; returns once it accepts connections. */
+  static HaproxyProcess start(int backendPort, Path dir) throws IOException, InterruptedException {
+    Path haproxy = E2eTools.haproxy();
+    if (haproxy == null) {
+      throw new IllegalStateException("haproxy not found: " + E2eTools.INSTALL_HINT);
+    }
+    Files.createDirectories(dir);
+    String failures = "";
+    // The free port may be taken between our probe and HAProxy's bind: try again with another.
+    for (int attempt = 1; attempt <= BIND_ATTEMPTS; attempt++) {
+      int port = E2eTools.freePort();
+      Path config = dir.resolve("haproxy-" + attempt + ".cfg");
+      Path log = dir.resolve("haproxy-" + attempt + ".log");
+      Files.writeString(config, config(port, backendPort), StandardCharsets.UTF_8);
+      Process process = new ProcessBuilder(haproxy.toString(), "-f", config.toString(), "-db")
+          .redirectErrorStream(true)
+          .redirectOutput(log.toFile())
+          .start();
+      HaproxyProcess started = new HaproxyProcess(process, port, log, config);
+      if (started.awaitListening()) {
+        return started;
+      }
+      started.close();
+      failures += "\nattempt " + attempt + " (port " + port + "), exit "
+          + (process.isAlive() ? "none (still not listening after " + READY_TIMEOUT + ")" : process.exitValue())
+          + ":\n" + E2eTools.readQuietly(log);
+    }
+    throw new IllegalStateException("haproxy did not start:" + failures);
+  }
+
+  static String config(int port, int backendPort) {
+    return String.join("\n",
+        "global",
+        "  log stdout format raw local0",
+        "",
+        "defaults",
+        "  mode http",
+        "  option httplog",
+        "  option dontlognull",
+        "  log global",
+        "  timeout connect 5s",
+        "  timeout client 30s",
+        "  timeout server 30s",
+        "",
+        "frontend fe",
+        "  bind 127.0.0.1:" + port + " proto h2",
+        "  default_backend be",
+        "",
+        "backend be",
+        "  server s1 127.0.0.1:" + backendPort + " proto h2",
+        "");
+  }
+
+  /** The frontend port, where clients connect. */
+  int port() {
+    return port;
+  }
+
+  String target() {
+    return "127.0.0.1:" + port;
+  }
+
+  /** Everything HAProxy has printed: its request log lines, warnings and errors. */
+  List<String> logLines() {
+    return E2eTools.readQuietly(log).lines().toList();
+  }
+
+  /** The configuration and the log, for a failing test's output. */
+  String describe() {
+    return "haproxy " + target() + " (" + config + "), log:\n" + String.join("\n", logLines());
+  }
+
+  /** Stops exactly this HAProxy (SIGTERM, then SIGKILL) and waits, bounded, for it to exit. */
+  @Override
+  public void close() {
+    E2eTools.stop(process, STOP_TIMEOUT);
+  }
+
+  /**
+   * Waits until the frontend accepts a connection. HAProxy says nothing when it is ready, so this
+   * retries the connect; the pause between tries is a wait for the process to exit, which ends it
+   * early if HAProxy fails (a taken port, a bad config).
+   */
+  private boolean awaitListening() throws InterruptedException {
+    long deadline = System.nanoTime() + READY_TIMEOUT.toNanos();
+    while (System.nanoTime() < deadline) {
+      try (Socket socket = new Socket()) {
+        socket.connect(new InetSocketAddress("127.0.0.1", port), 1000);
+        // Someone else may have taken the port and HAProxy failed to bind it.
+        return !process.waitFor(POLL_MILLIS, TimeUnit.MILLISECONDS);
+      } catch (IOException notYet) {
+        if (process.waitFor(POLL_MILLIS, TimeUnit.MILLISECONDS)) {
+          return false;
+        }
+      }
+    }
+    return false;
+  }
+}
