@@ -24,7 +24,9 @@ public final class Options {
      * A plain Netty server: {@code Http2FrameCodec}, the guard's handler and an {@code
      * Http2MultiplexHandler} whose child channels answer the gRPC requests themselves.
      */
-    FRAME_CODEC("frame-codec");
+    FRAME_CODEC("frame-codec"),
+    /** An Armeria server: its {@code GrpcService}, with the guard installed on its builder. */
+    ARMERIA("armeria");
 
     private final String flagValue;
 
@@ -43,26 +45,29 @@ public final class Options {
           return transport;
         }
       }
-      throw new IllegalArgumentException("--transport: '" + text + "' is neither grpc nor frame-codec");
+      throw new IllegalArgumentException("--transport: '" + text + "' is none of grpc, frame-codec, armeria");
     }
   }
 
   /** The command line's syntax, for error messages. */
   public static final String USAGE =
       "usage: java [-Dabortguard.<setting>=<value> ...] -jar sample-server.jar"
-          + " [--port <port>] [--metrics-port <port>] [--host <address>] [--transport grpc|frame-codec]"
+          + " [--port <port>] [--metrics-port <port>] [--host <address>] [--transport grpc|frame-codec|armeria]"
           + " [--max-concurrent-streams <n>] [--max-rst-frames <n>/<seconds>]\n"
           + "  --port <port>          gRPC port, 0 picks a free one (default " + DEFAULT_PORT + ")\n"
           + "  --metrics-port <port>  serve Prometheus metrics at http://<address>:<port>/metrics,"
           + " 0 picks a free port (default: no metrics endpoint)\n"
           + "  --host <address>       address to bind (default " + DEFAULT_HOST + ")\n"
           + "  --transport <name>     grpc: grpc-java's Netty server (default); frame-codec: a plain"
-          + " Netty Http2FrameCodec server answering the demo service's Bidi method\n"
+          + " Netty Http2FrameCodec server answering the demo service's Bidi method; armeria: an Armeria"
+          + " server's GrpcService\n"
           + "  --max-concurrent-streams <n>  SETTINGS_MAX_CONCURRENT_STREAMS per connection (grpc:"
-          + " maxConcurrentCallsPerConnection; default: grpc-java's unlimited, Netty's 100)\n"
+          + " maxConcurrentCallsPerConnection; armeria: http2MaxStreamsPerConnection; default: grpc-java's"
+          + " and Armeria's unlimited, Netty's 100)\n"
           + "  --max-rst-frames <n>/<seconds>  close a connection whose peer sends more RST_STREAM frames"
           + " (Rapid Reset) in that window (grpc: maxRstFramesPerWindow; frame-codec:"
-          + " decoderEnforceMaxRstFramesPerWindow; default: each stack's own)\n"
+          + " decoderEnforceMaxRstFramesPerWindow; armeria: http2MaxResetFramesPerWindow; default: each"
+          + " stack's own)\n"
           + "  abortguard settings: abortguard.enabled, abortguard.reset, abortguard.reset.grace,"
           + " abortguard.lingering.max, abortguard.lingering.maxTotal, abortguard.trailersOnly";
 
@@ -102,7 +107,7 @@ public final class Options {
 
   /**
    * Parses {@code --port N}, {@code --metrics-port N}, {@code --host ADDRESS} and {@code
-   * --transport grpc|frame-codec} (each also as {@code --flag=value}, each at most once) over
+   * --transport grpc|frame-codec|armeria} (each also as {@code --flag=value}, each at most once) over
    * {@link #defaults()}.
    *
    * @throws IllegalArgumentException saying what is wrong: an unknown flag, a missing value, a

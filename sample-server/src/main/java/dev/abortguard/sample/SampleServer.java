@@ -25,13 +25,14 @@ import java.util.logging.Logger;
  *
  * <pre>
  * java [-Dabortguard.*=...] -jar sample-server.jar [--port 50051] [--metrics-port 9464] [--host 127.0.0.1]
- *     [--transport grpc|frame-codec]
+ *     [--transport grpc|frame-codec|armeria]
  * </pre>
  *
  * <p>The default transport is grpc-java's Netty server ({@link GrpcDemoServer}); {@code
  * --transport frame-codec} serves the same service from a plain Netty {@code Http2FrameCodec}
- * server instead ({@link FrameCodecDemoServer}: aborts and the Bidi echo only), guarded by the same
- * settings.
+ * server instead ({@link FrameCodecDemoServer}: aborts and the Bidi echo only), and {@code --transport
+ * armeria} from an Armeria server ({@link ArmeriaDemoServer}: the whole service), each guarded by the
+ * same settings.
  *
  * <p>It prints one line to stdout once it is listening (see {@link #startupLine()}); scripts wait
  * for it to learn the ports. Bad arguments or {@code abortguard.*} values exit with status 2.
@@ -86,9 +87,17 @@ public final class SampleServer implements AutoCloseable {
       new UptimeMetrics().bindTo(registry);
 
       InetSocketAddress address = new InetSocketAddress(options.host(), options.port());
-      server = options.transport() == Options.Transport.FRAME_CODEC
-          ? FrameCodecDemoServer.start(address, guard, SHUTDOWN_GRACE, options)
-          : GrpcDemoServer.start(address, guard, registry, options);
+      switch (options.transport()) {
+        case FRAME_CODEC:
+          server = FrameCodecDemoServer.start(address, guard, SHUTDOWN_GRACE, options);
+          break;
+        case ARMERIA:
+          server = ArmeriaDemoServer.start(address, guard, registry, SHUTDOWN_GRACE, options);
+          break;
+        default:
+          server = GrpcDemoServer.start(address, guard, registry, options);
+          break;
+      }
 
       MetricsEndpoint metrics = null;
       if (options.metricsPort() != Options.NO_METRICS) {

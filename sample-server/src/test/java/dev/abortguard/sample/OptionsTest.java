@@ -40,7 +40,7 @@ class OptionsTest {
   void rejectsUnknownTransport() {
     IllegalArgumentException e =
         assertThrows(IllegalArgumentException.class, () -> Options.parse("--transport", "quic"));
-    assertEquals("--transport: 'quic' is neither grpc nor frame-codec", e.getMessage());
+    assertEquals("--transport: 'quic' is none of grpc, frame-codec, armeria", e.getMessage());
     assertThrows(IllegalArgumentException.class, () -> Options.parse("--transport", "grpc", "--transport=grpc"));
   }
 

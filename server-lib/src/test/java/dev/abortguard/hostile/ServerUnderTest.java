@@ -10,8 +10,10 @@ import dev.abortguard.testing.GuardMeters;
 import dev.abortguard.testing.RawHttp2Client;
 import dev.abortguard.testing.RawHttp2Client.Frame;
 import dev.abortguard.testing.TestServers;
+import io.grpc.Attributes;
 import io.grpc.InsecureServerCredentials;
 import io.grpc.Server;
+import io.grpc.ServerTransportFilter;
 import io.grpc.Status;
 import io.grpc.netty.NettyServerBuilder;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -44,6 +46,7 @@ import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.UnaryOperator;
 
 /**
@@ -92,6 +95,13 @@ abstract class ServerUnderTest implements AutoCloseable, GuardMeters {
 
   abstract boolean isGrpc();
 
+  /** Connections the server has accepted and not yet seen closed. */
+  abstract int openConnections();
+
+  /** Stops the server at once and waits (bounded) for it to terminate. */
+  @Override
+  public abstract void close();
+
   /** Whether the guard is on the connections (false: stock, or the guard disabled). */
   boolean guarded() {
     return policy != null;
@@ -123,21 +133,33 @@ abstract class ServerUnderTest implements AutoCloseable, GuardMeters {
    * back and {@code grpc-status 0}. Returns the stream id.
    */
   static int assertEchoCall(RawHttp2Client client, String when) {
-    byte[] message = ("echo " + when).getBytes(UTF_8);
     int stream = client.startCall(BIDI, Map.of(), false);
+    assertEchoCall(client, stream, when);
+    return stream;
+  }
+
+  /**
+   * Like {@link #assertEchoCall(RawHttp2Client, String)} on a stream already opened (HEADERS sent,
+   * without END_STREAM) for {@link #BIDI}.
+   */
+  static void assertEchoCall(RawHttp2Client client, int stream, String when) {
+    byte[] message = ("echo " + when).getBytes(UTF_8);
     client.sendMessage(stream, message, true);
     Frame trailers = client.awaitFrame(f -> f.streamId() == stream && f.endStream(), WAIT);
     assertEquals("0", trailers.header("grpc-status"), when + ": echo call status\n" + client.describeFrames());
     assertArrayEquals(RawHttp2Client.lengthPrefixed(message), client.receivedData(stream),
         when + ": echoed message\n" + client.describeFrames());
-    return stream;
   }
 
   /** grpc-java's Netty server. */
   private static final class GrpcServer extends ServerUnderTest {
+    private static final Attributes.Key<Boolean> COUNTED = Attributes.Key.create("hostile.counted");
     private final Server server;
+    private final AtomicInteger connections = new AtomicInteger();
 
     GrpcServer(String name, UnaryOperator<AbortGuard.Builder> guardOptions, UnaryOperator<NettyServerBuilder> configure) {
+      // The policy comes from a guard built from the same options without a registry (the real
+      // one records into this server's registry, which exists only once super() returned).
       super(name, guardOptions == null ? null : guardOf(guardOptions, null).config().reset());
       NettyServerBuilder builder;
       if (guardOptions == null) {
@@ -148,7 +170,26 @@ abstract class ServerUnderTest implements AutoCloseable, GuardMeters {
             .addService(TestServers.echoService());
       }
       builder.permitKeepAliveWithoutCalls(true);
+      builder.addTransportFilter(new ServerTransportFilter() {
+        @Override
+        public Attributes transportReady(Attributes attributes) {
+          connections.incrementAndGet();
+          return attributes.toBuilder().set(COUNTED, Boolean.TRUE).build();
+        }
+
+        @Override
+        public void transportTerminated(Attributes attributes) {
+          if (attributes != null && Boolean.TRUE.equals(attributes.get(COUNTED))) {
+            connections.decrementAndGet();
+          }
+        }
+      });
       this.server = TestServers.start(configure.apply(builder));
+    }
+
+    @Override
+    int openConnections() {
+      return connections.get();
     }
 
     @Override
@@ -215,6 +256,7 @@ abstract class ServerUnderTest implements AutoCloseable, GuardMeters {
       }
     }
 
+    /** The policy of a guard built from these options, or null if they disable it. */
     private static ResetPolicy enabledPolicy(UnaryOperator<AbortGuard.Builder> guardOptions) {
       AbortGuard guard = guardOf(guardOptions, null);
       return guard.config().enabled() ? guard.config().reset() : null;
@@ -228,6 +270,11 @@ abstract class ServerUnderTest implements AutoCloseable, GuardMeters {
     @Override
     boolean isGrpc() {
       return false;
+    }
+
+    @Override
+    int openConnections() {
+      return connections.size();
     }
 
     @Override

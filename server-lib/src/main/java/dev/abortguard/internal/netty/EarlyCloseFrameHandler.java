@@ -116,18 +116,22 @@ public final class EarlyCloseFrameHandler extends ChannelDuplexHandler {
   }
 
   /**
-   * A stream error on a stream whose child is gone: the codec hands it to the child, which would
-   * have reset the stream; with no child this handler resets it, as HTTP/2 asks.
+   * A stream error on a stream the server has ended: the codec hands it to the stream's child,
+   * which resets with CANCEL as it closes, a reset this handler would take for the early close's
+   * and withhold. So the stream is reset here with the error's own code, as HTTP/2 asks, whether
+   * the child is still there or already gone.
    */
   @Override
   public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) throws Exception {
     if (cause instanceof Http2FrameStreamException) {
       Http2FrameStreamException error = (Http2FrameStreamException) cause;
       Http2Stream stream = error.stream() == null ? null : connection.stream(error.stream().id());
-      if (stream != null && stream.getProperty(orphaned) != null) {
+      if (stream != null && stream.state() == Http2Stream.State.HALF_CLOSED_LOCAL) {
         // From this context the reset goes straight to the codec, past this handler's own filter.
         ctx.writeAndFlush(new DefaultHttp2ResetFrame(error.error()).stream(error.stream()));
-        return;
+        if (stream.getProperty(orphaned) != null) {
+          return; // no child to tell
+        }
       }
     }
     super.exceptionCaught(ctx, cause);

@@ -1,0 +1,234 @@
+package dev.abortguard.armeria;
+
+import com.linecorp.armeria.common.HttpRequest;
+import dev.abortguard.ResetPolicy;
+import dev.abortguard.core.ReleaseCause;
+import dev.abortguard.internal.GuardParts;
+import dev.abortguard.internal.netty.ConnectionGuard;
+import dev.abortguard.internal.netty.ResetBeforeFlushHandler;
+import dev.abortguard.internal.netty.StreamStateListener;
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.handler.codec.http2.Http2Connection;
+import io.netty.handler.codec.http2.Http2ConnectionAdapter;
+import io.netty.handler.codec.http2.Http2ConnectionHandler;
+import io.netty.handler.codec.http2.Http2Error;
+import io.netty.handler.codec.http2.Http2Exception;
+import io.netty.handler.codec.http2.Http2FrameListener;
+import io.netty.handler.codec.http2.Http2FrameListenerDecorator;
+import io.netty.handler.codec.http2.Http2Headers;
+import io.netty.handler.codec.http2.Http2Stream;
+import java.util.function.BooleanSupplier;
+
+/**
+ * Attaches a {@link ConnectionGuard} to one Armeria HTTP/2 connection: the handler's stream events
+ * drive the guard and the guard's resets go out through the handler; Armeria's own reset of an
+ * early-closed stream is withheld ({@link EarlyCloseResetFilter}); and the peer's frames on a
+ * stream whose request Armeria has finished are answered here, as Armeria would not: DATA is
+ * consumed, so that the connection's flow-control window does not shrink while the stream lingers,
+ * and HEADERS are dropped.
+ */
+final class ArmeriaConnectionAdapter {
+  private static final String REQUESTS_NAME = "abortguard-armeria-requests";
+  private static final String FLUSH_HOOK_NAME = "abortguard-reset-before-flush";
+
+  private final Channel channel;
+  private final Http2ConnectionHandler handler;
+  private final ConnectionGuard guard;
+  /** The request Armeria made of a stream's HEADERS. */
+  private final Http2Connection.PropertyKey requestKey;
+  /** Marks streams the server ended while the peer had not. */
+  private final Http2Connection.PropertyKey endedFirstKey;
+  /** Marks streams the peer ended (END_STREAM) or reset. */
+  private final Http2Connection.PropertyKey peerClosedKey;
+  private ChannelHandlerContext handlerContext;
+  /** The stream whose HEADERS Armeria is reading, while it reads them. */
+  private Http2Stream opening;
+
+  private ArmeriaConnectionAdapter(Channel channel, Http2ConnectionHandler handler, GuardParts parts) {
+    this.channel = channel;
+    this.handler = handler;
+    this.guard = new ConnectionGuard(channel.eventLoop(), System::nanoTime, handler, this::handlerContext,
+        parts.config(), parts.budget(), parts.metrics());
+    this.requestKey = handler.connection().newKey();
+    this.endedFirstKey = handler.connection().newKey();
+    this.peerClosedKey = handler.connection().newKey();
+  }
+
+  /**
+   * Starts guarding {@code handler}, Armeria's HTTP/2 handler for {@code channel}, before it has read
+   * a frame. On the event loop.
+   */
+  static void attach(
+      Channel channel, Http2ConnectionHandler handler, GuardParts parts, BooleanSupplier serverStopping) {
+    ArmeriaConnectionAdapter adapter = new ArmeriaConnectionAdapter(channel, handler, parts);
+    Runnable beforeFirstEarlyClose = parts.config().reset() == ResetPolicy.IMMEDIATE
+        ? adapter::installFlushHook
+        : () -> { };
+    Http2Connection connection = handler.connection();
+    // Ahead of the StreamStateListener: the first GOAWAY cause reported is the one that counts,
+    // and a teardown must be reported before the closes it makes look like the peer's.
+    connection.addListener(new ServerStopGoAway(adapter.guard, serverStopping));
+    connection.addListener(adapter.new Teardown());
+    connection.addListener(new StreamStateListener(adapter.guard, beforeFirstEarlyClose));
+    handler.encoder().lifecycleManager(new EarlyCloseResetFilter(handler));
+    handler.decoder().frameListener(adapter.new PeerFrames(handler.decoder().frameListener()));
+    ChannelHandlerContext handlerContext = adapter.handlerContext();
+    if (handlerContext != null) {
+      channel.pipeline().addAfter(handlerContext.name(), REQUESTS_NAME, adapter.new RequestCapture());
+    }
+    channel.closeFuture().addListener(f -> adapter.guard.connectionClosed());
+  }
+
+  private ChannelHandlerContext handlerContext() {
+    if (handlerContext == null || handlerContext.isRemoved()) {
+      handlerContext = channel.pipeline().context(handler);
+    }
+    return handlerContext;
+  }
+
+  // Directly below Armeria's handler, so that an immediate reset joins the flush that carries the
+  // trailers before it reaches TLS or Armeria's flush consolidation.
+  private void installFlushHook() {
+    ChannelHandlerContext ctx = handlerContext();
+    if (ctx != null && channel.pipeline().get(FLUSH_HOOK_NAME) == null) {
+      channel.pipeline().addBefore(ctx.name(), FLUSH_HOOK_NAME, new ResetBeforeFlushHandler(guard));
+    }
+  }
+
+  /**
+   * Whether Armeria is done with the request of {@code stream}, which the server has ended: it takes
+   * no more of the peer's frames (its request was aborted when the response completed, or it never
+   * made one).
+   */
+  private boolean requestDone(Http2Stream stream) {
+    if (stream == null || stream.state() != Http2Stream.State.HALF_CLOSED_LOCAL) {
+      return false;
+    }
+    HttpRequest request = stream.getProperty(requestKey);
+    return request == null || !request.isOpen();
+  }
+
+  /** Sees the request Armeria makes of each stream's HEADERS as it passes them on to its server handler. */
+  private final class RequestCapture extends ChannelInboundHandlerAdapter {
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+      if (opening != null && msg instanceof HttpRequest) {
+        opening.setProperty(requestKey, msg);
+      }
+      ctx.fireChannelRead(msg);
+    }
+  }
+
+  /**
+   * Tells the guard that the connection is being torn down when Armeria closes a stream that the
+   * server ended and the peer never did, without a reset: Armeria does that to every open stream
+   * just before it closes a connection it is shutting down. Counted otherwise, those streams would
+   * look ended by the peer.
+   */
+  private final class Teardown extends Http2ConnectionAdapter {
+    @Override
+    public void onStreamHalfClosed(Http2Stream stream) {
+      if (stream.state() == Http2Stream.State.HALF_CLOSED_LOCAL) {
+        stream.setProperty(endedFirstKey, Boolean.TRUE);
+      }
+    }
+
+    @Override
+    public void onStreamClosed(Http2Stream stream) {
+      if (stream.getProperty(endedFirstKey) != null && stream.getProperty(peerClosedKey) == null
+          && !stream.isResetSent()) {
+        guard.connectionClosed();
+      }
+    }
+  }
+
+  /** Sits between Netty's decoder and Armeria's, reading the peer's frames first. */
+  private final class PeerFrames extends Http2FrameListenerDecorator {
+    PeerFrames(Http2FrameListener delegate) {
+      super(delegate);
+    }
+
+    @Override
+    public int onDataRead(ChannelHandlerContext ctx, int streamId, ByteBuf data, int padding, boolean endOfStream)
+        throws Http2Exception {
+      Http2Stream stream = handler.connection().stream(streamId);
+      peerClosing(stream, endOfStream);
+      if (requestDone(stream)) {
+        // Armeria would keep these bytes unconsumed until the stream closes. END_STREAM closes the
+        // stream after this returns, which the guard counts as the peer's end.
+        return data.readableBytes() + padding;
+      }
+      return super.onDataRead(ctx, streamId, data, padding, endOfStream);
+    }
+
+    @Override
+    public void onHeadersRead(ChannelHandlerContext ctx, int streamId, Http2Headers headers, int padding,
+        boolean endOfStream) throws Http2Exception {
+      Http2Stream stream = handler.connection().stream(streamId);
+      peerClosing(stream, endOfStream);
+      if (requestDone(stream)) {
+        return; // request trailers after the response: with END_STREAM the codec ends the stream
+      }
+      opening = stream;
+      try {
+        super.onHeadersRead(ctx, streamId, headers, padding, endOfStream);
+      } finally {
+        opening = null;
+      }
+    }
+
+    @Override
+    public void onHeadersRead(ChannelHandlerContext ctx, int streamId, Http2Headers headers, int streamDependency,
+        short weight, boolean exclusive, int padding, boolean endOfStream) throws Http2Exception {
+      Http2Stream stream = handler.connection().stream(streamId);
+      peerClosing(stream, endOfStream);
+      if (requestDone(stream)) {
+        return;
+      }
+      opening = stream;
+      try {
+        super.onHeadersRead(ctx, streamId, headers, streamDependency, weight, exclusive, padding, endOfStream);
+      } finally {
+        opening = null;
+      }
+    }
+
+    @Override
+    public void onRstStreamRead(ChannelHandlerContext ctx, int streamId, long errorCode) throws Http2Exception {
+      // Before the codec closes the stream, so that the release counts as a peer reset.
+      peerClosing(handler.connection().stream(streamId), true);
+      guard.peerReset(streamId);
+      super.onRstStreamRead(ctx, streamId, errorCode);
+    }
+
+    private void peerClosing(Http2Stream stream, boolean closing) {
+      if (closing && stream != null) {
+        stream.setProperty(peerClosedKey, Boolean.TRUE);
+      }
+    }
+  }
+
+  /**
+   * Reports Armeria's GOAWAY on server stop as a shutdown: Armeria says {@code app-requested} only
+   * for a request context's own connection shutdown, and nothing when the server stops.
+   */
+  private static final class ServerStopGoAway extends Http2ConnectionAdapter {
+    private final ConnectionGuard guard;
+    private final BooleanSupplier serverStopping;
+
+    ServerStopGoAway(ConnectionGuard guard, BooleanSupplier serverStopping) {
+      this.guard = guard;
+      this.serverStopping = serverStopping;
+    }
+
+    @Override
+    public void onGoAwaySent(int lastStreamId, long errorCode, ByteBuf debugData) {
+      if (errorCode == Http2Error.NO_ERROR.code() && serverStopping.getAsBoolean()) {
+        guard.goAwaySent(ReleaseCause.SHUTDOWN);
+      }
+    }
+  }
+}
