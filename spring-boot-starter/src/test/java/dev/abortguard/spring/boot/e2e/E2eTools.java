@@ -63,7 +63,8 @@ final class E2eTools {
 
   /** One of the scripts in {@code src/test/python}. */
   static Path script(String name) {
-    Path path = Path.of(System.getProperty("basedir", "."), "src", "test", "python", name);
+    // The sample server's C-core client, shared rather than copied.
+    Path path = Path.of(System.getProperty("basedir", "."), "..", "sample-server", "src", "test", "python", name);
     if (!Files.isRegularFile(path)) {
       fail(path.toAbsolutePath() + " is missing");
     }
