@@ -5,7 +5,7 @@ import dev.abortguard.ResetPolicy;
 import dev.abortguard.core.ReleaseCause;
 import dev.abortguard.internal.GuardParts;
 import dev.abortguard.internal.netty.ConnectionGuard;
-import dev.abortguard.internal.netty.ResetBeforeFlushHandler;
+import dev.abortguard.internal.netty.HandlerPlace;
 import dev.abortguard.internal.netty.StreamStateListener;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
@@ -32,7 +32,6 @@ import java.util.function.BooleanSupplier;
  */
 final class ArmeriaConnectionAdapter {
   private static final String REQUESTS_NAME = "abortguard-armeria-requests";
-  private static final String FLUSH_HOOK_NAME = "abortguard-reset-before-flush";
 
   private final Channel channel;
   private final Http2ConnectionHandler handler;
@@ -43,14 +42,15 @@ final class ArmeriaConnectionAdapter {
   private final Http2Connection.PropertyKey endedFirstKey;
   /** Marks streams the peer ended (END_STREAM) or reset. */
   private final Http2Connection.PropertyKey peerClosedKey;
-  private ChannelHandlerContext handlerContext;
+  private final HandlerPlace handlerPlace;
   /** The stream whose HEADERS Armeria is reading, while it reads them. */
   private Http2Stream opening;
 
   private ArmeriaConnectionAdapter(Channel channel, Http2ConnectionHandler handler, GuardParts parts) {
     this.channel = channel;
     this.handler = handler;
-    this.guard = new ConnectionGuard(channel.eventLoop(), System::nanoTime, handler, this::handlerContext,
+    this.handlerPlace = new HandlerPlace(channel, handler);
+    this.guard = new ConnectionGuard(channel.eventLoop(), System::nanoTime, handler, handlerPlace,
         parts.config(), parts.budget(), parts.metrics());
     this.requestKey = handler.connection().newKey();
     this.endedFirstKey = handler.connection().newKey();
@@ -65,7 +65,7 @@ final class ArmeriaConnectionAdapter {
       Channel channel, Http2ConnectionHandler handler, GuardParts parts, BooleanSupplier serverStopping) {
     ArmeriaConnectionAdapter adapter = new ArmeriaConnectionAdapter(channel, handler, parts);
     Runnable beforeFirstEarlyClose = parts.config().reset() == ResetPolicy.IMMEDIATE
-        ? adapter::installFlushHook
+        ? () -> adapter.handlerPlace.addFlushHook(adapter.guard)
         : () -> { };
     Http2Connection connection = handler.connection();
     // Ahead of the StreamStateListener: the first GOAWAY cause reported is the one that counts,
@@ -75,27 +75,11 @@ final class ArmeriaConnectionAdapter {
     connection.addListener(new StreamStateListener(adapter.guard, beforeFirstEarlyClose));
     handler.encoder().lifecycleManager(new EarlyCloseResetFilter(handler));
     handler.decoder().frameListener(adapter.new PeerFrames(handler.decoder().frameListener()));
-    ChannelHandlerContext handlerContext = adapter.handlerContext();
+    ChannelHandlerContext handlerContext = adapter.handlerPlace.get();
     if (handlerContext != null) {
       channel.pipeline().addAfter(handlerContext.name(), REQUESTS_NAME, adapter.new RequestCapture());
     }
     channel.closeFuture().addListener(f -> adapter.guard.connectionClosed());
-  }
-
-  private ChannelHandlerContext handlerContext() {
-    if (handlerContext == null || handlerContext.isRemoved()) {
-      handlerContext = channel.pipeline().context(handler);
-    }
-    return handlerContext;
-  }
-
-  // Directly below Armeria's handler, so that an immediate reset joins the flush that carries the
-  // trailers before it reaches TLS or Armeria's flush consolidation.
-  private void installFlushHook() {
-    ChannelHandlerContext ctx = handlerContext();
-    if (ctx != null && channel.pipeline().get(FLUSH_HOOK_NAME) == null) {
-      channel.pipeline().addBefore(ctx.name(), FLUSH_HOOK_NAME, new ResetBeforeFlushHandler(guard));
-    }
   }
 
   /**

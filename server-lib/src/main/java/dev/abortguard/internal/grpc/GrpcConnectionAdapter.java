@@ -2,7 +2,7 @@ package dev.abortguard.internal.grpc;
 
 import dev.abortguard.ResetPolicy;
 import dev.abortguard.internal.netty.ConnectionGuard;
-import dev.abortguard.internal.netty.ResetBeforeFlushHandler;
+import dev.abortguard.internal.netty.HandlerPlace;
 import dev.abortguard.internal.netty.StreamStateListener;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
@@ -39,7 +39,7 @@ final class GrpcConnectionAdapter {
   private final Http2Connection.PropertyKey callKey;
   /** Marks streams already checked for a missing call layer. */
   private final Http2Connection.PropertyKey checkedKey;
-  private ChannelHandlerContext handlerContext;
+  private final HandlerPlace handlerPlace;
   private Http2Stream openingStream;
   private boolean openingStreamBound;
   /** Whether the HEADERS being read are a gRPC request grpc-java would make a call of. */
@@ -48,8 +48,9 @@ final class GrpcConnectionAdapter {
   private GrpcConnectionAdapter(Channel channel, Http2ConnectionHandler handler, TransportGuard transportGuard) {
     this.channel = channel;
     this.handler = handler;
+    this.handlerPlace = new HandlerPlace(channel, handler);
     this.transportGuard = transportGuard;
-    this.guard = new ConnectionGuard(channel.eventLoop(), System::nanoTime, handler, this::handlerContext,
+    this.guard = new ConnectionGuard(channel.eventLoop(), System::nanoTime, handler, handlerPlace,
         transportGuard.config, transportGuard.budget, transportGuard.metrics);
     this.callKey = handler.connection().newKey();
     this.checkedKey = handler.connection().newKey();
@@ -59,7 +60,7 @@ final class GrpcConnectionAdapter {
   static void attach(Channel channel, Http2ConnectionHandler handler, TransportGuard transportGuard) {
     GrpcConnectionAdapter adapter = new GrpcConnectionAdapter(channel, handler, transportGuard);
     Runnable beforeFirstEarlyClose = transportGuard.config.reset() == ResetPolicy.IMMEDIATE
-        ? adapter::installFlushHook
+        ? () -> adapter.handlerPlace.addFlushHook(adapter.guard)
         : () -> { };
     Http2Connection connection = handler.connection();
     connection.addListener(new StreamStateListener(adapter.guard, beforeFirstEarlyClose));
@@ -79,23 +80,6 @@ final class GrpcConnectionAdapter {
       adapter.openingStream.setProperty(adapter.callKey, record);
       adapter.openingStreamBound = true;
       record.onWire(adapter.openingStream);
-    }
-  }
-
-  private ChannelHandlerContext handlerContext() {
-    if (handlerContext == null || handlerContext.isRemoved()) {
-      handlerContext = channel.pipeline().context(handler);
-    }
-    return handlerContext;
-  }
-
-  // grpc-java's handler joins the pipeline only after protocol negotiation (TLS included), so
-  // the hook goes in on first use, directly below it: above any SslHandler, which would
-  // otherwise hold an immediate reset back until the next flush.
-  private void installFlushHook() {
-    ChannelHandlerContext ctx = handlerContext();
-    if (ctx != null) {
-      channel.pipeline().addBefore(ctx.name(), "abortguard-reset-before-flush", new ResetBeforeFlushHandler(guard));
     }
   }
 

@@ -1,0 +1,43 @@
+package dev.abortguard.internal.netty;
+
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandler;
+import io.netty.channel.ChannelHandlerContext;
+import java.util.function.Supplier;
+
+/**
+ * Where a connection's HTTP/2 handler sits in its pipeline, looked up when first needed (grpc-java
+ * and Armeria add theirs only once the protocol is known) and again if it moved. Also where the
+ * {@code immediate} policy's flush hook goes: directly below that handler, so that a reset leaves
+ * in the flush that carries the trailers, before TLS or any flush consolidation below.
+ */
+public final class HandlerPlace implements Supplier<ChannelHandlerContext> {
+  private static final String FLUSH_HOOK_NAME = "abortguard-reset-before-flush";
+
+  private final Channel channel;
+  private final ChannelHandler handler;
+  private ChannelHandlerContext context;
+
+  /** The place of {@code handler} in {@code channel}'s pipeline. */
+  public HandlerPlace(Channel channel, ChannelHandler handler) {
+    this.channel = channel;
+    this.handler = handler;
+  }
+
+  /** The handler's context, or {@code null} while it is not in the pipeline. */
+  @Override
+  public ChannelHandlerContext get() {
+    if (context == null || context.isRemoved()) {
+      context = channel.pipeline().context(handler);
+    }
+    return context;
+  }
+
+  /** Puts {@code guard}'s flush hook directly below the handler, once. */
+  public void addFlushHook(ConnectionGuard guard) {
+    ChannelHandlerContext ctx = get();
+    if (ctx != null && channel.pipeline().get(FLUSH_HOOK_NAME) == null) {
+      channel.pipeline().addBefore(ctx.name(), FLUSH_HOOK_NAME, new ResetBeforeFlushHandler(guard));
+    }
+  }
+}
