@@ -1,0 +1,148 @@
+package dev.abortguard.okhttp;
+
+import java.io.IOException;
+import java.io.InputStream;
+
+/**
+ * The socket input grpc-okhttp reads from: reads the peer's HTTP/2 frames first, tells the
+ * connection's guard what the peer opened, ended and reset, and keeps from grpc-okhttp the DATA
+ * frames of streams that linger (grpc-okhttp has forgotten them; the guard gives their bytes back to
+ * the connection window). DATA carries no header-compression state, so dropping it leaves the rest
+ * of the connection as the peer meant it; every other frame passes unchanged.
+ */
+final class InboundFrames extends InputStream {
+  /** {@code PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n}: the client's connection preface. */
+  private static final int PREFACE = 24;
+  private static final int FRAME_HEADER = OutboundFrames.FRAME_HEADER;
+  private static final int DATA = 0;
+  private static final int HEADERS = 1;
+  private static final int RST_STREAM = 3;
+  private static final int END_STREAM = 0x1;
+  /** Larger DATA breaks grpc-okhttp's frame size limit: it is passed on for grpc-okhttp to refuse. */
+  private static final int MAX_FRAME = 16384;
+
+  private final InputStream socket;
+  private final OkHttpConnectionGuard guard;
+  private final byte[] raw = new byte[8192];
+  private final byte[] ready = new byte[raw.length + FRAME_HEADER];
+  private int readyStart;
+  private int readyEnd;
+
+  private int prefaceLeft = PREFACE;
+  private final byte[] header = new byte[FRAME_HEADER];
+  private int headerFill;
+  private int payloadLeft;
+  private boolean dropping;
+
+  InboundFrames(InputStream socket, OkHttpConnectionGuard guard) {
+    this.socket = socket;
+    this.guard = guard;
+  }
+
+  @Override
+  public int read() throws IOException {
+    byte[] one = new byte[1];
+    int n = read(one, 0, 1);
+    return n < 0 ? -1 : one[0] & 0xff;
+  }
+
+  @Override
+  public int read(byte[] bytes, int offset, int length) throws IOException {
+    if (length == 0) {
+      return 0;
+    }
+    while (readyStart == readyEnd) {
+      int n;
+      try {
+        n = socket.read(raw, 0, raw.length);
+      } catch (IOException e) {
+        guard.closed();
+        throw e;
+      }
+      if (n < 0) {
+        guard.closed();
+        return -1;
+      }
+      readyStart = 0;
+      readyEnd = 0;
+      take(n);
+    }
+    int n = Math.min(length, readyEnd - readyStart);
+    System.arraycopy(ready, readyStart, bytes, offset, n);
+    readyStart += n;
+    return n;
+  }
+
+  @Override
+  public int available() {
+    return readyEnd - readyStart;
+  }
+
+  @Override
+  public void close() throws IOException {
+    try {
+      socket.close();
+    } finally {
+      guard.closed();
+    }
+  }
+
+  private void take(int n) {
+    int i = 0;
+    while (i < n) {
+      if (prefaceLeft > 0) {
+        int k = Math.min(prefaceLeft, n - i);
+        keep(raw, i, k);
+        prefaceLeft -= k;
+        i += k;
+      } else if (headerFill < FRAME_HEADER) {
+        int k = Math.min(FRAME_HEADER - headerFill, n - i);
+        System.arraycopy(raw, i, header, headerFill, k);
+        headerFill += k;
+        i += k;
+        if (headerFill == FRAME_HEADER) {
+          frameHeaderComplete();
+        }
+      } else {
+        int k = Math.min(payloadLeft, n - i);
+        if (!dropping) {
+          keep(raw, i, k);
+        }
+        payloadLeft -= k;
+        i += k;
+        if (payloadLeft == 0) {
+          headerFill = 0;
+        }
+      }
+    }
+  }
+
+  private void frameHeaderComplete() {
+    int length = ((header[0] & 0xff) << 16) | ((header[1] & 0xff) << 8) | (header[2] & 0xff);
+    int type = header[3] & 0xff;
+    boolean endStream = (header[4] & END_STREAM) != 0;
+    int streamId = OutboundFrames.readInt(header, 5) & 0x7fffffff;
+    payloadLeft = length;
+    dropping = false;
+    if (streamId != 0) {
+      if (type == DATA) {
+        dropping = length <= MAX_FRAME && guard.peerData(streamId, endStream, length);
+      } else if (type == HEADERS) {
+        guard.peerHeaders(streamId, endStream);
+      } else if (type == RST_STREAM) {
+        guard.peerReset(streamId);
+      }
+    }
+    if (!dropping) {
+      keep(header, 0, FRAME_HEADER);
+    }
+    if (length == 0) {
+      headerFill = 0;
+    }
+  }
+
+  private void keep(byte[] bytes, int offset, int length) {
+    System.arraycopy(bytes, offset, ready, readyEnd, length);
+    readyEnd += length;
+  }
+}

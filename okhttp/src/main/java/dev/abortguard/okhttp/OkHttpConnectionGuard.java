@@ -1,0 +1,368 @@
+package dev.abortguard.okhttp;
+
+import dev.abortguard.ResetPolicy;
+import dev.abortguard.core.EarlyCloseTracker;
+import dev.abortguard.core.Release;
+import dev.abortguard.core.ReleaseCause;
+import dev.abortguard.internal.GuardParts;
+import dev.abortguard.internal.metrics.GuardMetrics;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Runs one grpc-okhttp connection's {@link EarlyCloseTracker} from the HTTP/2 frames that cross its
+ * socket, as {@link InboundFrames} and {@link OutboundFrames} read them, and says what to do with
+ * grpc-okhttp's own frames: withhold its RST_STREAM(NO_ERROR) after early trailers, drop the peer's
+ * DATA for a stream grpc-okhttp has forgotten (giving the connection window back), and which frames
+ * to add ({@link #takeInjections}).
+ *
+ * <p>grpc-okhttp forgets a stream as soon as it has sent its trailers and reset. Once the reset is
+ * withheld the peer still has the stream open, so this class keeps what grpc-okhttp no longer does:
+ * which streams the peer counts as open (for {@code MAX_CONCURRENT_STREAMS}) and which linger.
+ *
+ * <p>Thread-safe: the socket's reader thread, grpc-okhttp's writer and the guard's timer all call
+ * in; each call holds this object's lock briefly and never does I/O.
+ */
+final class OkHttpConnectionGuard {
+  private static final int SERVER_ENDED = 1;
+  private static final int PEER_ENDED = 2;
+  private static final int NO_ERROR = 0;
+  private static final int STREAM_CLOSED = 5;
+
+  private final GuardMetrics metrics;
+  private final EarlyCloseTracker tracker;
+  private final boolean freesSlots;
+  private final OkHttpTimers timers;
+  /** Streams the peer has opened and not yet seen closed, to their {@code *_ENDED} bits. */
+  private final Map<Integer, Integer> open = new HashMap<>();
+  /** Releases whose RST_STREAM(NO_ERROR) is still to be written, by stream id. */
+  private final LinkedHashMap<Integer, Release> pendingResets = new LinkedHashMap<>();
+  /** {@code immediate} releases waiting for grpc-okhttp's own RST_STREAM(NO_ERROR) to pass. */
+  private final Map<Integer, Release> immediate = new HashMap<>();
+  /** Lingering streams the peer ended with HEADERS: grpc-okhttp answers those with RST(STREAM_CLOSED). */
+  private final Set<Integer> answeredByOkHttp = new HashSet<>();
+  private int maxConcurrentStreams = Integer.MAX_VALUE;
+  /** Bytes of dropped DATA still to be given back to the peer's connection window. */
+  private long windowCredit;
+  private boolean closed;
+  private ScheduledFuture<?> graceTimer;
+  /** Called when frames wait to be injected: the outbound side writes them at its next frame boundary. */
+  private Runnable injectionsWaiting = () -> { };
+
+  OkHttpConnectionGuard(GuardParts parts, OkHttpTimers timers) {
+    this.metrics = parts.metrics();
+    this.timers = timers;
+    this.tracker = new EarlyCloseTracker(parts.config().reset(), parts.config().resetGrace().toNanos(),
+        parts.config().lingeringMax(), parts.budget());
+    // Under never nothing is ever reset: lingering streams keep their slots, as in stock servers.
+    this.freesSlots = parts.config().reset() == ResetPolicy.DEFERRED;
+  }
+
+  /** Who writes the injections: the outbound side, set once it exists. */
+  synchronized void onInjectionsWaiting(Runnable injectionsWaiting) {
+    this.injectionsWaiting = injectionsWaiting;
+  }
+
+  // ---- inbound: what the peer sent, seen before grpc-okhttp reads it ----
+
+  /** The peer sent HEADERS on {@code streamId}. */
+  synchronized void peerHeaders(int streamId, boolean endStream) {
+    if (closed) {
+      return;
+    }
+    Integer state = open.get(streamId);
+    if (state == null) {
+      if (!endStream) {
+        open.put(streamId, 0);
+      } else {
+        open.put(streamId, PEER_ENDED);
+      }
+      freeASlotIfFull();
+    } else if (endStream) {
+      if (tracker.isLingering(streamId)) {
+        answeredByOkHttp.add(streamId);
+      }
+      peerEnded(streamId, state);
+    }
+    carryOut();
+  }
+
+  /**
+   * The peer sent DATA on {@code streamId}.
+   *
+   * @return whether to keep the frame from grpc-okhttp: the stream lingers, grpc-okhttp has
+   *     forgotten it and would answer RST(STREAM_CLOSED) without returning the connection window
+   */
+  synchronized boolean peerData(int streamId, boolean endStream, int frameLength) {
+    if (closed) {
+      return false;
+    }
+    Integer state = open.get(streamId);
+    boolean drop = state != null && tracker.isLingering(streamId);
+    if (drop && frameLength > 0) {
+      windowCredit += frameLength;
+    }
+    if (state != null && endStream) {
+      peerEnded(streamId, state);
+    }
+    carryOut();
+    if (drop && windowCredit > 0) {
+      injectionsWaiting.run();
+    }
+    return drop;
+  }
+
+  /** The peer reset {@code streamId}. */
+  synchronized void peerReset(int streamId) {
+    if (closed || open.remove(streamId) == null) {
+      return;
+    }
+    released(streamId, ReleaseCause.PEER_RESET);
+  }
+
+  private void peerEnded(int streamId, int state) {
+    if ((state & SERVER_ENDED) != 0) {
+      open.remove(streamId);
+      released(streamId, ReleaseCause.PEER_END_STREAM);
+    } else {
+      open.put(streamId, state | PEER_ENDED);
+    }
+  }
+
+  // ---- outbound: what grpc-okhttp writes, seen before it reaches the socket ----
+
+  /** grpc-okhttp advertised {@code MAX_CONCURRENT_STREAMS}. */
+  synchronized void serverMaxConcurrentStreams(int value) {
+    maxConcurrentStreams = value;
+  }
+
+  /** grpc-okhttp sent END_STREAM (trailers, or the last DATA of an HTTP error) on {@code streamId}. */
+  synchronized void serverEnded(int streamId) {
+    if (closed) {
+      return;
+    }
+    Integer state = open.get(streamId);
+    if (state == null) {
+      return;
+    }
+    if ((state & PEER_ENDED) != 0) {
+      open.remove(streamId);
+      return;
+    }
+    open.put(streamId, state | SERVER_ENDED);
+    if (tracker.serverEnded(streamId, System.nanoTime())) {
+      metrics.onLingering();
+    }
+    carryOut();
+    if (freeASlotIfFull()) {
+      carryOut();
+    }
+    armGraceTimer();
+  }
+
+  /**
+   * grpc-okhttp is about to write RST_STREAM({@code errorCode}) on {@code streamId}.
+   *
+   * @return whether to withhold it
+   */
+  synchronized boolean serverReset(int streamId, int errorCode) {
+    if (closed) {
+      return false;
+    }
+    if (answeredByOkHttp.remove(streamId) && errorCode == STREAM_CLOSED) {
+      return true; // its answer to request trailers on a stream it forgot; the stream ended normally
+    }
+    if (errorCode == NO_ERROR) {
+      if (tracker.isLingering(streamId)) {
+        return true; // the early-close reset: the policy decides when (or whether) one goes out
+      }
+      Release now = immediate.remove(streamId);
+      if (now != null) {
+        open.remove(streamId);
+        // Counted before the bytes are written; a write that fails closes the connection anyway.
+        metrics.onReleased(now.cause(), now.lingeredNanos());
+        return false;
+      }
+    }
+    if (open.remove(streamId) != null) {
+      released(streamId, ReleaseCause.SERVER_RESET);
+    }
+    return false;
+  }
+
+  /** grpc-okhttp sent GOAWAY with {@code errorCode}. */
+  synchronized void serverGoAway(int errorCode) {
+    if (closed) {
+      return;
+    }
+    // grpc-okhttp's shutdown(), max connection age and idle all send GOAWAY(NO_ERROR).
+    tracker.goAwaySent(errorCode == NO_ERROR ? ReleaseCause.SHUTDOWN : ReleaseCause.CONNECTION_ERROR,
+        System.nanoTime());
+    carryOut();
+  }
+
+  /** The socket closed: release every stream, drop unwritten resets, stop the timer. */
+  synchronized void closed() {
+    if (closed) {
+      return;
+    }
+    tracker.connectionClosed(System.nanoTime());
+    carryOut();
+    closed = true;
+    for (Release release : pendingResets.values()) {
+      metrics.onReleased(ReleaseCause.CONNECTION_CLOSED, release.lingeredNanos());
+    }
+    for (Release release : immediate.values()) {
+      metrics.onReleased(ReleaseCause.CONNECTION_CLOSED, release.lingeredNanos());
+    }
+    pendingResets.clear();
+    immediate.clear();
+    open.clear();
+    answeredByOkHttp.clear();
+    if (graceTimer != null) {
+      graceTimer.cancel(false);
+      graceTimer = null;
+    }
+  }
+
+  // ---- injections ----
+
+  /** Whether {@link #takeInjections} has frames. */
+  synchronized boolean hasInjections() {
+    return !closed && (!pendingResets.isEmpty() || windowCredit > 0);
+  }
+
+  /**
+   * The frames to write now, in order: a connection WINDOW_UPDATE for dropped DATA, then the
+   * guard's resets. The caller writes them at a frame boundary and then calls {@link #injected}.
+   */
+  synchronized Injections takeInjections() {
+    if (closed) {
+      return Injections.NONE;
+    }
+    int credit = (int) Math.min(windowCredit, Integer.MAX_VALUE);
+    windowCredit -= credit;
+    List<Release> resets = new ArrayList<>(pendingResets.values());
+    pendingResets.clear();
+    for (Release release : resets) {
+      open.remove(release.streamId());
+    }
+    return new Injections(credit, resets);
+  }
+
+  /** {@code injections} reached the socket ({@code written}) or failed with it. */
+  void injected(Injections injections, boolean written) {
+    for (Release release : injections.resets) {
+      metrics.onReleased(written ? release.cause() : ReleaseCause.CONNECTION_CLOSED, release.lingeredNanos());
+    }
+  }
+
+  /** Frames the guard adds to the outbound stream. */
+  static final class Injections {
+    static final Injections NONE = new Injections(0, List.of());
+
+    /** Bytes to give back to the peer's connection window (0: no WINDOW_UPDATE). */
+    final int windowCredit;
+    /** Streams to reset with NO_ERROR. */
+    final List<Release> resets;
+
+    Injections(int windowCredit, List<Release> resets) {
+      this.windowCredit = windowCredit;
+      this.resets = resets;
+    }
+
+    boolean isEmpty() {
+      return windowCredit == 0 && resets.isEmpty();
+    }
+  }
+
+  // ---- the tracker ----
+
+  private void released(int streamId, ReleaseCause cause) {
+    Release pending = pendingResets.remove(streamId);
+    if (pending == null) {
+      pending = immediate.remove(streamId);
+    }
+    if (pending != null) {
+      // Closed before the reset went out: the peer or grpc-okhttp got there first.
+      metrics.onReleased(cause, pending.lingeredNanos());
+      return;
+    }
+    if (tracker.lingeringCount() == 0) {
+      return;
+    }
+    long now = System.nanoTime();
+    if (cause == ReleaseCause.PEER_END_STREAM) {
+      tracker.peerEnded(streamId, now);
+    } else if (cause == ReleaseCause.PEER_RESET) {
+      tracker.peerReset(streamId, now);
+    } else {
+      tracker.serverReset(streamId, now);
+    }
+    carryOut();
+  }
+
+  /** Takes the tracker's decisions: resets wait for the outbound side, other releases count now. */
+  private void carryOut() {
+    Release release;
+    boolean resets = false;
+    while ((release = tracker.pollRelease()) != null) {
+      if (release.cause() == ReleaseCause.IMMEDIATE) {
+        immediate.put(release.streamId(), release); // grpc-okhttp's own reset follows the trailers
+      } else if (release.cause().resetsStream()) {
+        pendingResets.put(release.streamId(), release);
+        resets = true;
+      } else {
+        metrics.onReleased(release.cause(), release.lingeredNanos());
+      }
+    }
+    if (resets) {
+      injectionsWaiting.run();
+    }
+  }
+
+  /**
+   * Releases the eldest lingering stream if the peer has no slot left: its open streams, less those
+   * whose reset is on its way, reach the limit grpc-okhttp advertised.
+   */
+  private boolean freeASlotIfFull() {
+    if (!freesSlots || tracker.lingeringCount() == 0 || maxConcurrentStreams == Integer.MAX_VALUE
+        || open.size() - pendingResets.size() < maxConcurrentStreams) {
+      return false;
+    }
+    return tracker.streamLimitReached(System.nanoTime());
+  }
+
+  // One timer per connection, armed for the eldest stream's deadline; it re-arms for the next.
+  private void armGraceTimer() {
+    if (graceTimer != null || closed) {
+      return;
+    }
+    long delay = tracker.nanosUntilNextDeadline(System.nanoTime());
+    if (delay != EarlyCloseTracker.NO_DEADLINE) {
+      graceTimer = timers.schedule(this::graceTimerFired, delay, TimeUnit.NANOSECONDS);
+    }
+  }
+
+  private synchronized void graceTimerFired() {
+    graceTimer = null;
+    if (closed) {
+      return;
+    }
+    tracker.expire(System.nanoTime());
+    carryOut();
+    armGraceTimer();
+  }
+
+  /** For tests: streams lingering now. */
+  synchronized int lingeringCount() {
+    return tracker.lingeringCount();
+  }
+}
