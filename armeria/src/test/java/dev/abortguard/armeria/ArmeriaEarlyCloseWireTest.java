@@ -21,12 +21,10 @@ import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
-import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.params.provider.MethodSource;
 
@@ -99,18 +97,8 @@ class ArmeriaEarlyCloseWireTest {
     }
   }
 
-  static Stream<Arguments> matrix() {
-    List<Arguments> cases = new ArrayList<>();
-    for (ResetPolicy policy : ResetPolicy.values()) {
-      for (Peer peer : Peer.values()) {
-        cases.add(Arguments.of(policy, peer));
-      }
-    }
-    return cases.stream();
-  }
-
   @ParameterizedTest(name = "{0} peer {1}")
-  @MethodSource("matrix")
+  @MethodSource("dev.abortguard.testing.EarlyCloseExpectations#policiesAndPeers")
   void abortThenPeer(ResetPolicy policy, Peer peer) {
     ArmeriaTestServer server = servers.get(policy);
     try (RawHttp2Client client = server.connect()) {
@@ -118,19 +106,9 @@ class ArmeriaEarlyCloseWireTest {
     }
   }
 
-  static Stream<Arguments> peerFrames() {
-    List<Arguments> cases = new ArrayList<>();
-    for (ResetPolicy policy : ResetPolicy.values()) {
-      for (PeerFrame frame : PeerFrame.values()) {
-        cases.add(Arguments.of(policy, frame));
-      }
-    }
-    return cases.stream();
-  }
-
   /** Legal frames on a lingering stream never kill the connection, and the next call is served. */
   @ParameterizedTest(name = "{0} then {1}")
-  @MethodSource("peerFrames")
+  @MethodSource("dev.abortguard.testing.EarlyCloseExpectations#policiesAndPeerFrames")
   void peerFramesOnALingeringStream(ResetPolicy policy, PeerFrame frame) {
     ArmeriaTestServer server = servers.get(policy);
     try (RawHttp2Client client = server.connect()) {
@@ -141,9 +119,6 @@ class ArmeriaEarlyCloseWireTest {
 
   /** A Bidi call on {@code client}'s connection echoes its message and ends OK. */
   static void servesAnEcho(RawHttp2Client client) {
-    int echo = client.startCall(PATH, Map.of(), false);
-    client.sendMessage(echo, "ping".getBytes(java.nio.charset.StandardCharsets.UTF_8), true);
-    Frame trailers = client.awaitFrame(f -> f.streamId() == echo && f.type() == HEADERS && f.endStream(), WAIT);
-    assertEquals("0", trailers.header("grpc-status"), client.describeFrames());
+    EarlyCloseExpectations.servesAnEcho(client, PATH);
   }
 }

@@ -39,16 +39,8 @@ final class GuardedConnections extends ServerTransportFilter {
     if (peer != null) {
       peers.add(peer);
     }
-    OkHttpConnectionGuard guard = new OkHttpConnectionGuard(parts, timers);
-    return new SocketStreams(guard, timers) {
-      @Override
-      void closed() {
-        super.closed();
-        if (peer != null) {
-          peers.remove(peer);
-        }
-      }
-    };
+    Runnable forget = peer == null ? () -> { } : () -> peers.remove(peer);
+    return new SocketStreams(new OkHttpConnectionGuard(parts, timers, forget), timers);
   }
 
   @Override

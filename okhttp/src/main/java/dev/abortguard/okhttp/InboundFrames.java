@@ -1,5 +1,15 @@
 package dev.abortguard.okhttp;
 
+import static dev.abortguard.okhttp.Http2Frames.DATA;
+import static dev.abortguard.okhttp.Http2Frames.FLAG_END_STREAM;
+import static dev.abortguard.okhttp.Http2Frames.HEADERS;
+import static dev.abortguard.okhttp.Http2Frames.HEADER_LENGTH;
+import static dev.abortguard.okhttp.Http2Frames.RST_STREAM;
+import static dev.abortguard.okhttp.Http2Frames.flags;
+import static dev.abortguard.okhttp.Http2Frames.length;
+import static dev.abortguard.okhttp.Http2Frames.streamId;
+import static dev.abortguard.okhttp.Http2Frames.type;
+
 import java.io.IOException;
 import java.io.InputStream;
 
@@ -13,11 +23,7 @@ import java.io.InputStream;
 final class InboundFrames extends InputStream {
   /** {@code PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n}: the client's connection preface. */
   private static final int PREFACE = 24;
-  private static final int FRAME_HEADER = OutboundFrames.FRAME_HEADER;
-  private static final int DATA = 0;
-  private static final int HEADERS = 1;
-  private static final int RST_STREAM = 3;
-  private static final int END_STREAM = 0x1;
+  private static final int FRAME_HEADER = HEADER_LENGTH;
   /** Larger DATA breaks grpc-okhttp's frame size limit: it is passed on for grpc-okhttp to refuse. */
   private static final int MAX_FRAME = 16384;
 
@@ -118,10 +124,10 @@ final class InboundFrames extends InputStream {
   }
 
   private void frameHeaderComplete() {
-    int length = ((header[0] & 0xff) << 16) | ((header[1] & 0xff) << 8) | (header[2] & 0xff);
-    int type = header[3] & 0xff;
-    boolean endStream = (header[4] & END_STREAM) != 0;
-    int streamId = OutboundFrames.readInt(header, 5) & 0x7fffffff;
+    int length = length(header);
+    int type = type(header);
+    boolean endStream = (flags(header) & FLAG_END_STREAM) != 0;
+    int streamId = streamId(header);
     payloadLeft = length;
     dropping = false;
     if (streamId != 0) {

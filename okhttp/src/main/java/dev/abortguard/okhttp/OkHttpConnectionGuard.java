@@ -1,5 +1,8 @@
 package dev.abortguard.okhttp;
 
+import static dev.abortguard.okhttp.Http2Frames.NO_ERROR;
+import static dev.abortguard.okhttp.Http2Frames.STREAM_CLOSED;
+
 import dev.abortguard.ResetPolicy;
 import dev.abortguard.core.EarlyCloseTracker;
 import dev.abortguard.core.Release;
@@ -33,8 +36,6 @@ import java.util.concurrent.TimeUnit;
 final class OkHttpConnectionGuard {
   private static final int SERVER_ENDED = 1;
   private static final int PEER_ENDED = 2;
-  private static final int NO_ERROR = 0;
-  private static final int STREAM_CLOSED = 5;
 
   private final GuardMetrics metrics;
   private final EarlyCloseTracker tracker;
@@ -55,10 +56,13 @@ final class OkHttpConnectionGuard {
   private ScheduledFuture<?> graceTimer;
   /** Called when frames wait to be injected: the outbound side writes them at its next frame boundary. */
   private Runnable injectionsWaiting = () -> { };
+  private final Runnable whenClosed;
 
-  OkHttpConnectionGuard(GuardParts parts, OkHttpTimers timers) {
+  /** @param whenClosed run once, when the socket closes */
+  OkHttpConnectionGuard(GuardParts parts, OkHttpTimers timers, Runnable whenClosed) {
     this.metrics = parts.metrics();
     this.timers = timers;
+    this.whenClosed = whenClosed;
     this.tracker = new EarlyCloseTracker(parts.config().reset(), parts.config().resetGrace().toNanos(),
         parts.config().lingeringMax(), parts.budget());
     // Under never nothing is ever reset: lingering streams keep their slots, as in stock servers.
@@ -230,6 +234,7 @@ final class OkHttpConnectionGuard {
       graceTimer.cancel(false);
       graceTimer = null;
     }
+    whenClosed.run();
   }
 
   // ---- injections ----

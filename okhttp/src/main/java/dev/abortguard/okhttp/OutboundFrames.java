@@ -1,5 +1,22 @@
 package dev.abortguard.okhttp;
 
+import static dev.abortguard.okhttp.Http2Frames.DATA;
+import static dev.abortguard.okhttp.Http2Frames.FLAG_ACK;
+import static dev.abortguard.okhttp.Http2Frames.FLAG_END_STREAM;
+import static dev.abortguard.okhttp.Http2Frames.GOAWAY;
+import static dev.abortguard.okhttp.Http2Frames.HEADERS;
+import static dev.abortguard.okhttp.Http2Frames.HEADER_LENGTH;
+import static dev.abortguard.okhttp.Http2Frames.NO_ERROR;
+import static dev.abortguard.okhttp.Http2Frames.RST_STREAM;
+import static dev.abortguard.okhttp.Http2Frames.SETTINGS;
+import static dev.abortguard.okhttp.Http2Frames.SETTINGS_MAX_CONCURRENT_STREAMS;
+import static dev.abortguard.okhttp.Http2Frames.WINDOW_UPDATE;
+import static dev.abortguard.okhttp.Http2Frames.flags;
+import static dev.abortguard.okhttp.Http2Frames.length;
+import static dev.abortguard.okhttp.Http2Frames.readInt;
+import static dev.abortguard.okhttp.Http2Frames.streamId;
+import static dev.abortguard.okhttp.Http2Frames.type;
+
 import dev.abortguard.okhttp.OkHttpConnectionGuard.Injections;
 import dev.abortguard.core.Release;
 import java.io.IOException;
@@ -14,16 +31,7 @@ import java.util.Arrays;
  * them; nothing is buffered across calls except a frame header split between two of them.
  */
 final class OutboundFrames extends OutputStream {
-  static final int FRAME_HEADER = 9;
-  private static final int DATA = 0;
-  private static final int HEADERS = 1;
-  private static final int RST_STREAM = 3;
-  private static final int SETTINGS = 4;
-  private static final int GOAWAY = 7;
-  private static final int WINDOW_UPDATE = 8;
-  private static final int END_STREAM = 0x1;
-  private static final int ACK = 0x1;
-  private static final int SETTINGS_MAX_CONCURRENT_STREAMS = 3;
+  private static final int FRAME_HEADER = HEADER_LENGTH;
   /** Enough for every SETTINGS grpc-okhttp sends and a GOAWAY's last stream and error code. */
   private static final int CAPTURE = 64;
 
@@ -121,18 +129,18 @@ final class OutboundFrames extends OutputStream {
   }
 
   private void frameHeaderComplete() {
-    int length = ((header[0] & 0xff) << 16) | ((header[1] & 0xff) << 8) | (header[2] & 0xff);
-    type = header[3] & 0xff;
-    int flags = header[4] & 0xff;
-    streamId = readInt(header, 5) & 0x7fffffff;
+    int length = length(header);
+    type = type(header);
+    int flags = flags(header);
+    streamId = streamId(header);
     payloadLeft = length;
     holding = type == RST_STREAM && length == 4;
-    capturing = (type == SETTINGS && (flags & ACK) == 0) || type == GOAWAY;
+    capturing = (type == SETTINGS && (flags & FLAG_ACK) == 0) || type == GOAWAY;
     captureFill = 0;
     if (!holding) {
       append(header, 0, FRAME_HEADER);
     }
-    if ((type == HEADERS || type == DATA) && (flags & END_STREAM) != 0) {
+    if ((type == HEADERS || type == DATA) && (flags & FLAG_END_STREAM) != 0) {
       guard.serverEnded(streamId);
     }
     if (length == 0) {
@@ -210,7 +218,7 @@ final class OutboundFrames extends OutputStream {
     }
     for (Release release : next.resets) {
       appendFrameHeader(4, RST_STREAM, release.streamId());
-      appendInt(0); // NO_ERROR
+      appendInt(NO_ERROR);
     }
     injected = injected.isEmpty() ? next : merge(injected, next);
   }
@@ -269,8 +277,4 @@ final class OutboundFrames extends OutputStream {
     }
   }
 
-  static int readInt(byte[] bytes, int at) {
-    return ((bytes[at] & 0xff) << 24) | ((bytes[at + 1] & 0xff) << 16) | ((bytes[at + 2] & 0xff) << 8)
-        | (bytes[at + 3] & 0xff);
-  }
 }

@@ -9,7 +9,7 @@ import java.io.OutputStream;
  * (plain or TLS) hands grpc-okhttp in place of its own streams. Each stream is wrapped once;
  * {@link #closed()} tells the connection's guard the socket is gone.
  */
-class SocketStreams {
+final class SocketStreams {
   private final OkHttpConnectionGuard guard;
   private final OkHttpTimers timers;
   private InboundFrames input;

@@ -5,7 +5,6 @@ import static dev.abortguard.testing.EarlyCloseExpectations.rstOn;
 import static dev.abortguard.testing.RawHttp2Client.HEADERS;
 import static dev.abortguard.testing.RawHttp2Client.NO_ERROR;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.abortguard.ResetPolicy;
 import dev.abortguard.testing.EarlyCloseExpectations;
@@ -14,18 +13,13 @@ import dev.abortguard.testing.EarlyCloseExpectations.PeerFrame;
 import dev.abortguard.testing.RawHttp2Client;
 import dev.abortguard.testing.RawHttp2Client.Frame;
 import dev.abortguard.testing.TestServers;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.EnumMap;
-import java.util.List;
 import java.util.Map;
-import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
@@ -76,18 +70,8 @@ class OkHttpEarlyCloseWireTest {
     }
   }
 
-  static Stream<Arguments> matrix() {
-    List<Arguments> cases = new ArrayList<>();
-    for (ResetPolicy policy : ResetPolicy.values()) {
-      for (Peer peer : Peer.values()) {
-        cases.add(Arguments.of(policy, peer));
-      }
-    }
-    return cases.stream();
-  }
-
   @ParameterizedTest(name = "{0} peer {1}")
-  @MethodSource("matrix")
+  @MethodSource("dev.abortguard.testing.EarlyCloseExpectations#policiesAndPeers")
   void abortThenPeer(ResetPolicy policy, Peer peer) {
     OkHttpTestServer server = servers.get(policy);
     try (RawHttp2Client client = server.connect()) {
@@ -95,33 +79,15 @@ class OkHttpEarlyCloseWireTest {
     }
   }
 
-  static Stream<Arguments> peerFrames() {
-    List<Arguments> cases = new ArrayList<>();
-    for (ResetPolicy policy : ResetPolicy.values()) {
-      for (PeerFrame frame : PeerFrame.values()) {
-        cases.add(Arguments.of(policy, frame));
-      }
-    }
-    return cases.stream();
-  }
-
   /** Legal frames on a lingering stream never kill the connection, and the next call is served. */
   @ParameterizedTest(name = "{0} then {1}")
-  @MethodSource("peerFrames")
+  @MethodSource("dev.abortguard.testing.EarlyCloseExpectations#policiesAndPeerFrames")
   void peerFramesOnALingeringStream(ResetPolicy policy, PeerFrame frame) {
     OkHttpTestServer server = servers.get(policy);
     try (RawHttp2Client client = server.connect()) {
       EarlyCloseExpectations.peerFrameOnLingeringStream(server, client, PATH, policy, frame,
-          OkHttpEarlyCloseWireTest::servesAnEcho);
+          c -> EarlyCloseExpectations.servesAnEcho(c, PATH));
     }
   }
 
-  /** A Bidi call on {@code client}'s connection echoes its message and ends OK. */
-  static void servesAnEcho(RawHttp2Client client) {
-    int echo = client.startCall(PATH, Map.of(), false);
-    client.sendMessage(echo, "ping".getBytes(StandardCharsets.UTF_8), true);
-    Frame trailers = client.awaitFrame(f -> f.streamId() == echo && f.type() == HEADERS && f.endStream(), WAIT);
-    assertEquals("0", trailers.header("grpc-status"), client.describeFrames());
-    assertTrue(client.frames(echo).size() >= 2, client.describeFrames());
-  }
 }

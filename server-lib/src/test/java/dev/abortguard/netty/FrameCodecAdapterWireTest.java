@@ -33,13 +33,11 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.TimeUnit;
-import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.params.provider.MethodSource;
 import org.junit.jupiter.params.provider.NullSource;
@@ -121,18 +119,8 @@ class FrameCodecAdapterWireTest {
 
   // ------------------------------------------------------------------------ policy × peer matrix
 
-  static Stream<Arguments> matrix() {
-    List<Arguments> cases = new ArrayList<>();
-    for (ResetPolicy policy : ResetPolicy.values()) {
-      for (Peer peer : Peer.values()) {
-        cases.add(Arguments.of(policy, peer));
-      }
-    }
-    return cases.stream();
-  }
-
   @ParameterizedTest(name = "{0} peer {1}")
-  @MethodSource("matrix")
+  @MethodSource("dev.abortguard.testing.EarlyCloseExpectations#policiesAndPeers")
   void abortThenPeer(ResetPolicy policy, Peer peer) {
     FrameCodecTestServer server = servers.get(policy);
     try (RawHttp2Client client = server.connect()) {
@@ -456,7 +444,7 @@ class FrameCodecAdapterWireTest {
    * handler, the connection lives and serves the next call, request trailers end the stream.
    */
   @ParameterizedTest(name = "{0} {1}")
-  @MethodSource("policiesAndPeerFrames")
+  @MethodSource("dev.abortguard.testing.EarlyCloseExpectations#policiesAndPeerFrames")
   void peerFramesOnALingeringStreamKeepTheConnection(ResetPolicy policy, EarlyCloseExpectations.PeerFrame frame) {
     try (FrameCodecTestServer server = FrameCodecTestServer.start(b -> b.reset(policy).resetGrace(Duration.ofMinutes(1)));
         RawHttp2Client client = server.connect()) {
@@ -466,16 +454,6 @@ class FrameCodecAdapterWireTest {
         assertEquals("0", trailers.header("grpc-status"), c.describeFrames());
       });
     }
-  }
-
-  static java.util.stream.Stream<org.junit.jupiter.params.provider.Arguments> policiesAndPeerFrames() {
-    java.util.List<org.junit.jupiter.params.provider.Arguments> cases = new java.util.ArrayList<>();
-    for (ResetPolicy policy : ResetPolicy.values()) {
-      for (EarlyCloseExpectations.PeerFrame frame : EarlyCloseExpectations.PeerFrame.values()) {
-        cases.add(org.junit.jupiter.params.provider.Arguments.of(policy, frame));
-      }
-    }
-    return cases.stream();
   }
 
   // -------------------------------------------------------------------------------------- helpers

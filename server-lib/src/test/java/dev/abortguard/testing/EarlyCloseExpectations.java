@@ -13,10 +13,13 @@ import dev.abortguard.core.ReleaseCause;
 import dev.abortguard.testing.RawHttp2Client.Frame;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Predicate;
+import java.util.stream.Stream;
+import org.junit.jupiter.params.provider.Arguments;
 
 /**
  * What each reset policy must put on the wire after an early close, shared by the wire tests of
@@ -46,6 +49,36 @@ public final class EarlyCloseExpectations {
   }
 
   private EarlyCloseExpectations() {}
+
+  /** Every policy with every peer behaviour: each adapter's {@link #abortThenPeer} matrix. */
+  public static Stream<Arguments> policiesAndPeers() {
+    List<Arguments> cases = new ArrayList<>();
+    for (ResetPolicy policy : ResetPolicy.values()) {
+      for (Peer peer : Peer.values()) {
+        cases.add(Arguments.of(policy, peer));
+      }
+    }
+    return cases.stream();
+  }
+
+  /** Every policy with every peer frame: each adapter's {@link #peerFrameOnLingeringStream} matrix. */
+  public static Stream<Arguments> policiesAndPeerFrames() {
+    List<Arguments> cases = new ArrayList<>();
+    for (ResetPolicy policy : ResetPolicy.values()) {
+      for (PeerFrame frame : PeerFrame.values()) {
+        cases.add(Arguments.of(policy, frame));
+      }
+    }
+    return cases.stream();
+  }
+
+  /** A call to the Bidi echo at {@code path} on {@code client}'s connection echoes and ends OK. */
+  public static void servesAnEcho(RawHttp2Client client, String path) {
+    int echo = client.startCall(path, Map.of(), false);
+    client.sendMessage(echo, "ping".getBytes(StandardCharsets.UTF_8), true);
+    Frame trailers = client.awaitFrame(f -> f.streamId() == echo && f.type() == HEADERS && f.endStream(), WAIT);
+    assertEquals("0", trailers.header("grpc-status"), client.describeFrames());
+  }
 
   /**
    * The scenario for peer frames on a lingering stream, shared by both adapters: an aborted call
