@@ -21,6 +21,7 @@ CALLS = PKG + "CallOverheadBenchmark."
 ABORT = PKG + "AbortPathBenchmark.abortedCall"
 TRACKER = PKG + "LingeringStreamBenchmark."
 INTERCEPTOR = PKG + "InterceptorAllocationBenchmark."
+OKHTTP = PKG + "OkHttpOverheadBenchmark."
 
 CALL_TARGET = 0.99
 ABORT_TARGET = 0.98
@@ -182,6 +183,32 @@ def calls_section(results):
     return out + (lat if lat_rows else [])
 
 
+def okhttp_section(results):
+    """grpc-okhttp server, stock vs guarded; each benchmark has its own payload parameter."""
+    cases = (("unaryThroughput", "unary round trips", "payloadBytes"),
+             ("bidiStreaming", "bidi messages echoed", "messageBytes"))
+    out = ["", "## grpc-okhttp server: guarded / stock (normal calls, target ≥ 0.99)", "",
+           "| benchmark | payload | stock | guarded | unit | guarded/stock | verdict | B/op stock | B/op guarded "
+           "| B/op guarded/stock |",
+           "|---|---:|---:|---:|---|---:|---|---:|---:|---:|"]
+    rows = 0
+    for name, label, param in cases:
+        sizes = sorted({r.params[param] for r in results if r.benchmark == OKHTTP + name and param in r.params},
+                       key=int)
+        for size in sizes:
+            stock = find(results, OKHTTP + name, server="stock", **{param: size})
+            guarded = find(results, OKHTTP + name, server="guarded", **{param: size})
+            r, e = ratio(guarded, stock)
+            alloc = (guarded.bytes_per_op / stock.bytes_per_op
+                     if stock and guarded and stock.bytes_per_op else float("nan"))
+            out.append(f"| {label} | {int(size):,} B | {fmt_score(stock)} | {fmt_score(guarded)} | "
+                       f"{(stock or guarded).unit} | {fmt_ratio(r, e)} | {verdict(r, e, CALL_TARGET)} | "
+                       f"{fmt(stock.bytes_per_op if stock else None)} | "
+                       f"{fmt(guarded.bytes_per_op if guarded else None)} | {fmt_ratio(alloc, float('nan'))} |")
+            rows += 1
+    return out if rows else []
+
+
 def abort_section(results):
     stock = find(results, ABORT, server="stock")
     if stock is None:
@@ -269,8 +296,8 @@ def main():
     if memory is None and args.result.endswith(".json"):
         memory = args.result[:-len(".json")] + "-memory.json"
     lines = header(results, args.title, args.note)
-    for section in (calls_section(results), abort_section(results), tracker_section(results),
-                    memory_section(memory), interceptor_section(results)):
+    for section in (calls_section(results), abort_section(results), okhttp_section(results),
+                    tracker_section(results), memory_section(memory), interceptor_section(results)):
         lines += section
     print("\n".join(lines))
     return 0

@@ -6,8 +6,8 @@
 #
 # Usage: benchmarks/run.sh smoke|quick|full [--dry-run] [--build]
 #   smoke  everything once, minimal iterations: checks it all runs (< 90 s); numbers mean nothing
-#   quick  a first look (< 5 min on 2 cores)
-#   full   the figures to quote (< 30 min on 2 cores); run it on a quiet machine
+#   quick  a first look (< 6 min on 2 cores)
+#   full   the figures to quote (< 35 min on 2 cores); run it on a quiet machine
 #   --dry-run  print the commands instead of running them
 #   --build    rebuild the jar even if it exists (otherwise built only when missing)
 #
@@ -37,8 +37,9 @@ results=benchmarks/results
 stamp="$(date +%Y-%m-%d-%H%M%S)"
 base="$results/$mode-$stamp"
 
-# Two JMH runs with their own iteration settings, as network calls need longer iterations than
-# the nanosecond-scale tracker and interceptor benchmarks; then the memory measurement. -prof gc everywhere:
+# Two JMH runs with their own iteration settings, as network calls (grpc-netty and grpc-okhttp
+# servers) need longer iterations than the nanosecond-scale tracker and interceptor benchmarks;
+# then the memory measurement. -prof gc everywhere:
 # it only reads counters between iterations, and the report uses its gc.alloc.rate.norm (B/op).
 case "$mode" in
   smoke)
@@ -77,7 +78,7 @@ load_start="$(cut -d ' ' -f 1-3 /proc/loadavg)"
 
 # A fixed heap in every fork, so that heap resizing does not differ between stock and guarded runs.
 heap=(-jvmArgsAppend "-Xms1g -Xmx1g")
-run "$java" -jar "$jar" '(CallOverhead|AbortPath)Benchmark' "${calls[@]}" "${heap[@]}" \
+run "$java" -jar "$jar" '(CallOverhead|AbortPath|OkHttpOverhead)Benchmark' "${calls[@]}" "${heap[@]}" \
   -prof gc -rf json -rff "$base-calls.json"
 run "$java" -jar "$jar" '(LingeringStream|InterceptorAllocation)Benchmark' "${micro[@]}" "${heap[@]}" \
   -prof gc -rf json -rff "$base-micro.json"

@@ -11,7 +11,6 @@ import dev.abortguard.internal.GuardParts;
 import dev.abortguard.internal.metrics.GuardMetrics;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -34,21 +33,32 @@ import java.util.concurrent.TimeUnit;
  * in; each call holds this object's lock briefly and never does I/O.
  */
 final class OkHttpConnectionGuard {
-  private static final int SERVER_ENDED = 1;
-  private static final int PEER_ENDED = 2;
+  /** Streams closed for the peer whose late resets from grpc-okhttp are still withheld. */
+  private static final int SETTLED_REMEMBERED = 64;
 
   private final GuardMetrics metrics;
   private final EarlyCloseTracker tracker;
   private final boolean freesSlots;
   private final OkHttpTimers timers;
-  /** Streams the peer has opened and not yet seen closed, to their {@code *_ENDED} bits. */
-  private final Map<Integer, Integer> open = new HashMap<>();
+  /** Streams the peer has opened and not yet seen closed. */
+  private final Map<Integer, PeerStream> open = new HashMap<>();
+  /**
+   * Streams both sides ended, the peer's end crossing grpc-okhttp's trailers or arriving while the
+   * stream lingered: grpc-okhttp may still answer frames it read for them with RST_STREAM, which
+   * the peer, whose stream is closed, must not get. The newest few are enough.
+   */
+  private final Map<Integer, PeerStream> settled = new LinkedHashMap<>(16, 0.75f, false) {
+    @Override
+    protected boolean removeEldestEntry(Map.Entry<Integer, PeerStream> eldest) {
+      return size() > SETTLED_REMEMBERED;
+    }
+  };
+  /** The highest stream id the peer has opened: lower ids not {@link #open} are closed. */
+  private int highestPeerStream;
   /** Releases whose RST_STREAM(NO_ERROR) is still to be written, by stream id. */
   private final LinkedHashMap<Integer, Release> pendingResets = new LinkedHashMap<>();
-  /** {@code immediate} releases waiting for grpc-okhttp's own RST_STREAM(NO_ERROR) to pass. */
-  private final Map<Integer, Release> immediate = new HashMap<>();
-  /** Lingering streams the peer ended with HEADERS: grpc-okhttp answers those with RST(STREAM_CLOSED). */
-  private final Set<Integer> answeredByOkHttp = new HashSet<>();
+  /** Releases waiting for grpc-okhttp's own RST_STREAM(NO_ERROR), which follows its trailers. */
+  private final Map<Integer, Release> byOkHttpsReset = new HashMap<>();
   private int maxConcurrentStreams = Integer.MAX_VALUE;
   /** Bytes of dropped DATA still to be given back to the peer's connection window. */
   private long windowCredit;
@@ -74,6 +84,44 @@ final class OkHttpConnectionGuard {
     this.injectionsWaiting = injectionsWaiting;
   }
 
+  /**
+   * One stream the peer opened. grpc-okhttp forgets a stream when it queues its trailers, before
+   * they reach the socket and so before the guard sees them: frames the peer sends meanwhile reach
+   * grpc-okhttp, which skips them (DATA without returning its connection window) and answers each
+   * with RST_STREAM(STREAM_CLOSED). Those are the newest frames passed, so the guard keeps what the
+   * last few were worth to the window and gives one back per such reset, which it withholds.
+   */
+  private static final class PeerStream {
+    private static final int REMEMBERED = 8;
+    boolean serverEnded;
+    boolean peerEnded;
+    /** Window bytes of the last frames passed to grpc-okhttp (0 for HEADERS), a ring. */
+    private final int[] passed = new int[REMEMBERED];
+    private int newest;
+    private int count;
+
+    void passed(int windowBytes) {
+      newest = (newest + 1) % REMEMBERED;
+      passed[newest] = windowBytes;
+      count = Math.min(count + 1, REMEMBERED);
+    }
+
+    /** What the newest frame not yet answered was worth, or 0. */
+    int takeNewest() {
+      if (count == 0) {
+        return 0;
+      }
+      int bytes = passed[newest];
+      newest = (newest + REMEMBERED - 1) % REMEMBERED;
+      count--;
+      return bytes;
+    }
+
+    boolean lingering() {
+      return serverEnded && !peerEnded;
+    }
+  }
+
   // ---- inbound: what the peer sent, seen before grpc-okhttp reads it ----
 
   /** The peer sent HEADERS on {@code streamId}. */
@@ -81,43 +129,48 @@ final class OkHttpConnectionGuard {
     if (closed) {
       return;
     }
-    Integer state = open.get(streamId);
-    if (state == null) {
-      if (!endStream) {
-        open.put(streamId, 0);
-      } else {
-        open.put(streamId, PEER_ENDED);
+    PeerStream stream = open.get(streamId);
+    if (stream == null) {
+      if (streamId > highestPeerStream) {
+        highestPeerStream = streamId;
+        stream = new PeerStream();
+        stream.peerEnded = endStream;
+        open.put(streamId, stream);
+        if (freeASlotIfFull()) {
+          carryOut(0);
+        }
       }
-      freeASlotIfFull();
-    } else if (endStream) {
-      if (tracker.isLingering(streamId)) {
-        answeredByOkHttp.add(streamId);
-      }
-      peerEnded(streamId, state);
+      return;
     }
-    carryOut();
+    stream.passed(0);
+    if (endStream) {
+      peerEnded(streamId, stream);
+    }
   }
 
   /**
    * The peer sent DATA on {@code streamId}.
    *
-   * @return whether to keep the frame from grpc-okhttp: the stream lingers, grpc-okhttp has
-   *     forgotten it and would answer RST(STREAM_CLOSED) without returning the connection window
+   * @return whether to keep the frame from grpc-okhttp, giving its bytes back to the connection
+   *     window itself: the stream is closed to grpc-okhttp (it lingers, or was reset or ended), and
+   *     grpc-okhttp would skip the frame without counting it (RFC 9113 §6.9 wants it counted)
    */
   synchronized boolean peerData(int streamId, boolean endStream, int frameLength) {
     if (closed) {
       return false;
     }
-    Integer state = open.get(streamId);
-    boolean drop = state != null && tracker.isLingering(streamId);
+    PeerStream stream = open.get(streamId);
+    boolean drop = stream == null ? streamId <= highestPeerStream : stream.serverEnded;
+    if (stream != null) {
+      if (!drop) {
+        stream.passed(frameLength);
+      }
+      if (endStream) {
+        peerEnded(streamId, stream);
+      }
+    }
     if (drop && frameLength > 0) {
       windowCredit += frameLength;
-    }
-    if (state != null && endStream) {
-      peerEnded(streamId, state);
-    }
-    carryOut();
-    if (drop && windowCredit > 0) {
       injectionsWaiting.run();
     }
     return drop;
@@ -131,12 +184,12 @@ final class OkHttpConnectionGuard {
     released(streamId, ReleaseCause.PEER_RESET);
   }
 
-  private void peerEnded(int streamId, int state) {
-    if ((state & SERVER_ENDED) != 0) {
+  private void peerEnded(int streamId, PeerStream stream) {
+    stream.peerEnded = true;
+    if (stream.serverEnded) {
       open.remove(streamId);
+      settled.put(streamId, stream);
       released(streamId, ReleaseCause.PEER_END_STREAM);
-    } else {
-      open.put(streamId, state | PEER_ENDED);
     }
   }
 
@@ -152,21 +205,23 @@ final class OkHttpConnectionGuard {
     if (closed) {
       return;
     }
-    Integer state = open.get(streamId);
-    if (state == null) {
+    PeerStream stream = open.get(streamId);
+    if (stream == null) {
       return;
     }
-    if ((state & PEER_ENDED) != 0) {
+    stream.serverEnded = true;
+    if (stream.peerEnded) {
+      // Closed on both sides; if the peer's end crossed the trailers, grpc-okhttp's reset follows.
       open.remove(streamId);
+      settled.put(streamId, stream);
       return;
     }
-    open.put(streamId, state | SERVER_ENDED);
     if (tracker.serverEnded(streamId, System.nanoTime())) {
       metrics.onLingering();
     }
-    carryOut();
+    carryOut(streamId);
     if (freeASlotIfFull()) {
-      carryOut();
+      carryOut(streamId);
     }
     armGraceTimer();
   }
@@ -180,19 +235,34 @@ final class OkHttpConnectionGuard {
     if (closed) {
       return false;
     }
-    if (answeredByOkHttp.remove(streamId) && errorCode == STREAM_CLOSED) {
-      return true; // its answer to request trailers on a stream it forgot; the stream ended normally
+    PeerStream stream = open.get(streamId);
+    boolean closedToPeer = stream == null && settled.containsKey(streamId);
+    if (errorCode == STREAM_CLOSED && (closedToPeer || stream != null && stream.lingering())) {
+      // Its answer to a frame it read after forgetting the stream: give that frame's bytes back.
+      int bytes = (stream != null ? stream : settled.get(streamId)).takeNewest();
+      if (bytes > 0) {
+        windowCredit += bytes;
+        injectionsWaiting.run();
+      }
+      return true;
     }
     if (errorCode == NO_ERROR) {
+      Release release = byOkHttpsReset.remove(streamId);
+      if (release != null) {
+        // The policy's reset for a stream ending now: grpc-okhttp's own goes out as it.
+        PeerStream ended = open.remove(streamId);
+        if (ended != null) {
+          settled.put(streamId, ended);
+        }
+        // Counted before the bytes are written; a write that fails closes the connection anyway.
+        metrics.onReleased(release.cause(), release.lingeredNanos());
+        return false;
+      }
       if (tracker.isLingering(streamId)) {
         return true; // the early-close reset: the policy decides when (or whether) one goes out
       }
-      Release now = immediate.remove(streamId);
-      if (now != null) {
-        open.remove(streamId);
-        // Counted before the bytes are written; a write that fails closes the connection anyway.
-        metrics.onReleased(now.cause(), now.lingeredNanos());
-        return false;
+      if (closedToPeer) {
+        return true; // the peer ended the stream as the trailers left: nothing left to reset
       }
     }
     if (open.remove(streamId) != null) {
@@ -209,7 +279,7 @@ final class OkHttpConnectionGuard {
     // grpc-okhttp's shutdown(), max connection age and idle all send GOAWAY(NO_ERROR).
     tracker.goAwaySent(errorCode == NO_ERROR ? ReleaseCause.SHUTDOWN : ReleaseCause.CONNECTION_ERROR,
         System.nanoTime());
-    carryOut();
+    carryOut(0);
   }
 
   /** The socket closed: release every stream, drop unwritten resets, stop the timer. */
@@ -218,18 +288,18 @@ final class OkHttpConnectionGuard {
       return;
     }
     tracker.connectionClosed(System.nanoTime());
-    carryOut();
+    carryOut(0);
     closed = true;
     for (Release release : pendingResets.values()) {
       metrics.onReleased(ReleaseCause.CONNECTION_CLOSED, release.lingeredNanos());
     }
-    for (Release release : immediate.values()) {
+    for (Release release : byOkHttpsReset.values()) {
       metrics.onReleased(ReleaseCause.CONNECTION_CLOSED, release.lingeredNanos());
     }
     pendingResets.clear();
-    immediate.clear();
+    byOkHttpsReset.clear();
     open.clear();
-    answeredByOkHttp.clear();
+    settled.clear();
     if (graceTimer != null) {
       graceTimer.cancel(false);
       graceTimer = null;
@@ -293,7 +363,7 @@ final class OkHttpConnectionGuard {
   private void released(int streamId, ReleaseCause cause) {
     Release pending = pendingResets.remove(streamId);
     if (pending == null) {
-      pending = immediate.remove(streamId);
+      pending = byOkHttpsReset.remove(streamId);
     }
     if (pending != null) {
       // Closed before the reset went out: the peer or grpc-okhttp got there first.
@@ -311,16 +381,22 @@ final class OkHttpConnectionGuard {
     } else {
       tracker.serverReset(streamId, now);
     }
-    carryOut();
+    carryOut(0);
   }
 
-  /** Takes the tracker's decisions: resets wait for the outbound side, other releases count now. */
-  private void carryOut() {
+  /**
+   * Takes the tracker's decisions: resets wait for the outbound side, other releases count now. A
+   * reset decided for {@code endingStreamId}, whose trailers are passing now (0: none), goes out as
+   * grpc-okhttp's own RST_STREAM(NO_ERROR), which follows them, rather than as a second one; so
+   * does every reset under {@code immediate}.
+   */
+  private void carryOut(int endingStreamId) {
     Release release;
     boolean resets = false;
     while ((release = tracker.pollRelease()) != null) {
-      if (release.cause() == ReleaseCause.IMMEDIATE) {
-        immediate.put(release.streamId(), release); // grpc-okhttp's own reset follows the trailers
+      if (release.cause() == ReleaseCause.IMMEDIATE
+          || release.streamId() == endingStreamId && release.cause().resetsStream()) {
+        byOkHttpsReset.put(release.streamId(), release);
       } else if (release.cause().resetsStream()) {
         pendingResets.put(release.streamId(), release);
         resets = true;
@@ -362,7 +438,7 @@ final class OkHttpConnectionGuard {
       return;
     }
     tracker.expire(System.nanoTime());
-    carryOut();
+    carryOut(0);
     armGraceTimer();
   }
 

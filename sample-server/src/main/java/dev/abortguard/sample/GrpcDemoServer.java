@@ -1,63 +1,91 @@
 package dev.abortguard.sample;
 
 import dev.abortguard.AbortGuard;
+import dev.abortguard.okhttp.AbortGuardOkHttp;
 import dev.abortguard.sample.proto.DemoServiceGrpc;
-import io.grpc.Server;
 import io.grpc.InsecureServerCredentials;
+import io.grpc.Server;
+import io.grpc.ServerBuilder;
 import io.grpc.ServerInterceptors;
 import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
 import io.grpc.netty.NettyServerBuilder;
+import io.grpc.okhttp.OkHttpServerBuilder;
 import io.grpc.protobuf.services.HealthStatusManager;
 import io.grpc.protobuf.services.ProtoReflectionServiceV1;
+import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.binder.grpc.MetricCollectingServerInterceptor;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
-import java.util.logging.Logger;
 
 /**
- * The {@code grpc} transport: grpc-java's Netty server with the {@link DemoService} behind the
- * {@link DemoAbortInterceptor}, health, reflection, Micrometer's gRPC metrics and the guard.
+ * The {@code grpc} and {@code okhttp} transports: a grpc-java server, on Netty ({@code grpc}, its
+ * builder from {@link AbortGuard#forAddress}) or on OkHttp ({@code okhttp}, its builder from {@link
+ * AbortGuardOkHttp#forAddress}), with the {@link DemoService} behind the {@link
+ * DemoAbortInterceptor}, health, reflection, Micrometer's gRPC metrics and the guard. Everything but
+ * the builder is the same for both.
  */
 final class GrpcDemoServer implements DemoServer {
-  private static final Logger logger = Logger.getLogger(GrpcDemoServer.class.getName());
+  private static final String LINGERING = "grpc.server.streams.lingering";
 
   private final Server server;
   private final HealthStatusManager health;
+  private final MeterRegistry registry;
 
-  private GrpcDemoServer(Server server, HealthStatusManager health) {
+  private GrpcDemoServer(Server server, HealthStatusManager health, MeterRegistry registry) {
     this.server = server;
     this.health = health;
+    this.registry = registry;
   }
 
-  private MeterRegistry registry;
-
-  private long lingering() {
-    io.micrometer.core.instrument.Gauge gauge = registry == null ? null : registry.find("grpc.server.streams.lingering").gauge();
-    return gauge == null ? 0 : (long) gauge.value();
-  }
-
+  /**
+   * Binds {@code address} and starts serving, on grpc-java's Netty server or, for {@link
+   * Options.Transport#OKHTTP}, its OkHttp server; {@code options} have passed {@link
+   * Options#checkSupported()}.
+   */
   static GrpcDemoServer start(InetSocketAddress address, AbortGuard guard, MeterRegistry registry, Options options)
       throws IOException {
+    ServerBuilder<?> builder = options.transport() == Options.Transport.OKHTTP
+        ? okHttpBuilder(address, guard, options)
+        : nettyBuilder(address, guard, options);
     HealthStatusManager health = new HealthStatusManager();
     health.setStatus(DemoServiceGrpc.SERVICE_NAME, ServingStatus.SERVING);
-    // One line installs the guard; it counts every abort whatever the interceptor order.
-    NettyServerBuilder builder = guard.forAddress(address, InsecureServerCredentials.create())
-        .addService(ServerInterceptors.intercept(new DemoService(), new DemoAbortInterceptor()))
+    builder.addService(ServerInterceptors.intercept(new DemoService(), new DemoAbortInterceptor()))
         .addService(health.getHealthService())
         .addService(ProtoReflectionServiceV1.newInstance())
         .intercept(new MetricCollectingServerInterceptor(registry));
+    return new GrpcDemoServer(builder.build().start(), health, registry);
+  }
+
+  /** One line installs the guard; it counts every abort whatever the interceptor order. */
+  private static NettyServerBuilder nettyBuilder(InetSocketAddress address, AbortGuard guard, Options options) {
+    NettyServerBuilder builder = guard.forAddress(address, InsecureServerCredentials.create());
     if (options.maxConcurrentStreams() > 0) {
       builder.maxConcurrentCallsPerConnection(options.maxConcurrentStreams());
     }
     if (options.maxRstFrames() > 0) {
       builder.maxRstFramesPerWindow(options.maxRstFrames(), options.maxRstSeconds());
     }
-    GrpcDemoServer server = new GrpcDemoServer(builder.build().start(), health);
-    server.registry = registry;
-    return server;
+    return builder;
+  }
+
+  /**
+   * One line here too: the guard's HTTP/2 adapter on every connection's socket and its call layer
+   * on the builder. grpc-okhttp has no RST_STREAM limit ({@link Options#checkSupported()}).
+   */
+  private static OkHttpServerBuilder okHttpBuilder(InetSocketAddress address, AbortGuard guard, Options options) {
+    OkHttpServerBuilder builder = AbortGuardOkHttp.forAddress(guard, address, InsecureServerCredentials.create());
+    if (options.maxConcurrentStreams() > 0) {
+      builder.maxConcurrentCallsPerConnection(options.maxConcurrentStreams());
+    }
+    return builder;
+  }
+
+  private long lingering() {
+    Gauge gauge = registry.find(LINGERING).gauge();
+    return gauge == null ? 0 : (long) gauge.value();
   }
 
   @Override

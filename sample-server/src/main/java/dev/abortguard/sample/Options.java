@@ -1,10 +1,12 @@
 package dev.abortguard.sample;
 
+import java.util.Arrays;
 import java.util.HashSet;
 import java.util.Locale;
 import java.util.Objects;
 import java.util.Set;
 import java.util.function.Function;
+import java.util.stream.Collectors;
 
 /**
  * What a {@link SampleServer} binds and how its guard is configured; immutable, parsed from the
@@ -26,7 +28,12 @@ public final class Options {
      */
     FRAME_CODEC("frame-codec"),
     /** An Armeria server: its {@code GrpcService}, with the guard installed on its builder. */
-    ARMERIA("armeria");
+    ARMERIA("armeria"),
+    /**
+     * grpc-java's OkHttp server (grpc-okhttp), its builder made by {@code AbortGuardOkHttp.forAddress}:
+     * the guard on each connection's socket and its call layer on the builder.
+     */
+    OKHTTP("okhttp");
 
     private final String flagValue;
 
@@ -45,14 +52,15 @@ public final class Options {
           return transport;
         }
       }
-      throw new IllegalArgumentException("--transport: '" + text + "' is none of grpc, frame-codec, armeria");
+      throw new IllegalArgumentException("--transport: '" + text + "' is none of "
+          + Arrays.stream(values()).map(Transport::flagValue).collect(Collectors.joining(", ")));
     }
   }
 
   /** The command line's syntax, for error messages. */
   public static final String USAGE =
       "usage: java [-Dabortguard.<setting>=<value> ...] -jar sample-server.jar"
-          + " [--port <port>] [--metrics-port <port>] [--host <address>] [--transport grpc|frame-codec|armeria]"
+          + " [--port <port>] [--metrics-port <port>] [--host <address>] [--transport grpc|frame-codec|armeria|okhttp]"
           + " [--max-concurrent-streams <n>] [--max-rst-frames <n>/<seconds>]\n"
           + "  --port <port>          gRPC port, 0 picks a free one (default " + DEFAULT_PORT + ")\n"
           + "  --metrics-port <port>  serve Prometheus metrics at http://<address>:<port>/metrics,"
@@ -60,14 +68,14 @@ public final class Options {
           + "  --host <address>       address to bind (default " + DEFAULT_HOST + ")\n"
           + "  --transport <name>     grpc: grpc-java's Netty server (default); frame-codec: a plain"
           + " Netty Http2FrameCodec server answering the demo service's Bidi method; armeria: an Armeria"
-          + " server's GrpcService\n"
-          + "  --max-concurrent-streams <n>  SETTINGS_MAX_CONCURRENT_STREAMS per connection (grpc:"
+          + " server's GrpcService; okhttp: grpc-java's OkHttp server (grpc-okhttp)\n"
+          + "  --max-concurrent-streams <n>  SETTINGS_MAX_CONCURRENT_STREAMS per connection (grpc, okhttp:"
           + " maxConcurrentCallsPerConnection; armeria: http2MaxStreamsPerConnection; default: grpc-java's"
           + " and Armeria's unlimited, Netty's 100)\n"
           + "  --max-rst-frames <n>/<seconds>  close a connection whose peer sends more RST_STREAM frames"
           + " (Rapid Reset) in that window (grpc: maxRstFramesPerWindow; frame-codec:"
           + " decoderEnforceMaxRstFramesPerWindow; armeria: http2MaxResetFramesPerWindow; default: each"
-          + " stack's own)\n"
+          + " stack's own; not with okhttp, which has no such limit)\n"
           + "  abortguard settings: abortguard.enabled, abortguard.reset, abortguard.reset.grace,"
           + " abortguard.lingering.max, abortguard.lingering.maxTotal, abortguard.trailersOnly";
 
@@ -106,12 +114,14 @@ public final class Options {
   }
 
   /**
-   * Parses {@code --port N}, {@code --metrics-port N}, {@code --host ADDRESS} and {@code
-   * --transport grpc|frame-codec|armeria} (each also as {@code --flag=value}, each at most once) over
-   * {@link #defaults()}.
+   * Parses {@code --port N}, {@code --metrics-port N}, {@code --host ADDRESS}, {@code
+   * --transport grpc|frame-codec|armeria|okhttp}, {@code --max-concurrent-streams N} and {@code
+   * --max-rst-frames N/SECONDS} (each also as {@code --flag=value}, each at most once) over {@link
+   * #defaults()}.
    *
    * @throws IllegalArgumentException saying what is wrong: an unknown flag, a missing value, a
-   *     repeated flag, a port that is not a number from 0 to 65535 or an unknown transport
+   *     repeated flag, a port that is not a number from 0 to 65535, an unknown transport or a flag
+   *     the transport does not support (see {@link #checkSupported()})
    */
   public static Options parse(String... args) {
     Options options = defaults();
@@ -169,7 +179,23 @@ public final class Options {
           break;
       }
     }
+    options.checkSupported();
     return options;
+  }
+
+  /**
+   * Throws unless the transport supports every option set: {@code --max-rst-frames} with {@code
+   * okhttp} does not (grpc-okhttp's server has no limit on the RST_STREAM frames a peer sends).
+   * {@link #parse} checks this, and {@link SampleServer#start} again for options built in code.
+   *
+   * @throws IllegalArgumentException naming the flag and the transport
+   */
+  void checkSupported() {
+    if (transport == Transport.OKHTTP && maxRstFrames > 0) {
+      throw new IllegalArgumentException("--max-rst-frames is not supported with --transport okhttp:"
+          + " grpc-okhttp's server has no limit on RST_STREAM frames (no maxRstFramesPerWindow);"
+          + " leave the flag out or use another transport");
+    }
   }
 
   public String host() {

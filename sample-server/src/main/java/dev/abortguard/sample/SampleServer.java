@@ -25,14 +25,15 @@ import java.util.logging.Logger;
  *
  * <pre>
  * java [-Dabortguard.*=...] -jar sample-server.jar [--port 50051] [--metrics-port 9464] [--host 127.0.0.1]
- *     [--transport grpc|frame-codec|armeria]
+ *     [--transport grpc|frame-codec|armeria|okhttp] [--max-concurrent-streams n] [--max-rst-frames n/seconds]
  * </pre>
  *
  * <p>The default transport is grpc-java's Netty server ({@link GrpcDemoServer}); {@code
  * --transport frame-codec} serves the same service from a plain Netty {@code Http2FrameCodec}
- * server instead ({@link FrameCodecDemoServer}: aborts and the Bidi echo only), and {@code --transport
- * armeria} from an Armeria server ({@link ArmeriaDemoServer}: the whole service), each guarded by the
- * same settings.
+ * server instead ({@link FrameCodecDemoServer}: aborts and the Bidi echo only), {@code --transport
+ * armeria} from an Armeria server ({@link ArmeriaDemoServer}: the whole service), and {@code
+ * --transport okhttp} from grpc-java's OkHttp server ({@link GrpcDemoServer} again, its builder from
+ * {@code AbortGuardOkHttp}: the whole service), each guarded by the same settings.
  *
  * <p>It prints one line to stdout once it is listening (see {@link #startupLine()}); scripts wait
  * for it to learn the ports. Bad arguments or {@code abortguard.*} values exit with status 2.
@@ -69,10 +70,12 @@ public final class SampleServer implements AutoCloseable {
   /**
    * Starts a server as {@code options} say and returns once it is listening.
    *
-   * @throws IllegalArgumentException if an {@code abortguard.*} setting is bad
+   * @throws IllegalArgumentException if an {@code abortguard.*} setting is bad, or {@code options}
+   *     set what the transport does not support ({@link Options#checkSupported()})
    * @throws IOException if a port cannot be bound
    */
   public static SampleServer start(Options options) throws IOException {
+    options.checkSupported();
     PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     JvmGcMetrics gcMetrics = new JvmGcMetrics();
     DemoServer server = null;
@@ -95,6 +98,7 @@ public final class SampleServer implements AutoCloseable {
           server = ArmeriaDemoServer.start(address, guard, registry, SHUTDOWN_GRACE, options);
           break;
         default:
+          // grpc and okhttp: grpc-java's server, on Netty or on OkHttp.
           server = GrpcDemoServer.start(address, guard, registry, options);
           break;
       }
@@ -147,9 +151,9 @@ public final class SampleServer implements AutoCloseable {
   /**
    * The line printed once the server listens, e.g. {@code abortguard sample server listening on
    * 127.0.0.1:50051 (reset=deferred grace=10s lingering.max=1024 trailersOnly=true; metrics on
-   * http://127.0.0.1:9464/metrics)}. The frame-codec transport names itself after {@code server}:
-   * {@code abortguard sample server (frame-codec) listening on ...}; the default transport's line
-   * is unchanged, for the scripts that read it.
+   * http://127.0.0.1:9464/metrics)}. Every other transport names itself after {@code server}, e.g.
+   * {@code abortguard sample server (okhttp) listening on ...}; the default transport's line is
+   * unchanged, for the scripts that read it.
    */
   public String startupLine() {
     StringBuilder line = new StringBuilder("abortguard sample server ");
@@ -172,8 +176,8 @@ public final class SampleServer implements AutoCloseable {
   }
 
   /**
-   * Shuts down gracefully: calls in flight get up to 5 seconds, then are cancelled; then the
-   * metrics endpoint stops. Later calls do nothing.
+   * Shuts down gracefully: calls in flight get up to 5 seconds, then are cancelled (the grpc and
+   * okhttp transports say so on stderr); then the metrics endpoint stops. Later calls do nothing.
    */
   @Override
   public void close() {

@@ -37,10 +37,54 @@ class OptionsTest {
   }
 
   @Test
+  void parsesArmeriaAndOkHttpTransports() {
+    assertEquals(Options.Transport.ARMERIA, Options.parse("--transport", "armeria").transport());
+    assertEquals(Options.Transport.OKHTTP, Options.parse("--transport", "okhttp").transport());
+    assertEquals(Options.Transport.OKHTTP, Options.parse("--transport= OkHttp ").transport());
+    assertEquals("okhttp", Options.Transport.OKHTTP.flagValue());
+  }
+
+  @Test
+  void usageNamesEveryTransport() {
+    for (Options.Transport transport : Options.Transport.values()) {
+      String name = transport.flagValue();
+      assertTrue(Options.USAGE.contains("|" + name) || Options.USAGE.contains(name + "|"),
+          transport + " missing from the synopsis: " + Options.USAGE);
+      assertTrue(Options.USAGE.contains(name + ": "), transport + " not described: " + Options.USAGE);
+    }
+  }
+
+  @Test
+  void parsesStreamAndResetLimits() {
+    Options options = Options.parse("--max-concurrent-streams", "100", "--max-rst-frames=200/30");
+    assertEquals(100, options.maxConcurrentStreams());
+    assertEquals(200, options.maxRstFrames());
+    assertEquals(30, options.maxRstSeconds());
+    assertEquals(100, Options.parse("--transport", "okhttp", "--max-concurrent-streams", "100").maxConcurrentStreams());
+  }
+
+  @Test
+  void rejectsResetLimitWithOkHttp() {
+    String expected = "--max-rst-frames is not supported with --transport okhttp: grpc-okhttp's server has no"
+        + " limit on RST_STREAM frames (no maxRstFramesPerWindow); leave the flag out or use another transport";
+    // Either order: the check runs once every flag is read.
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        () -> Options.parse("--transport", "okhttp", "--max-rst-frames", "200/30"));
+    assertEquals(expected, e.getMessage());
+    e = assertThrows(IllegalArgumentException.class,
+        () -> Options.parse("--max-rst-frames", "200/30", "--transport=okhttp"));
+    assertEquals(expected, e.getMessage());
+    // Options built in code are checked when the server starts.
+    Options built = Options.defaults().withTransport(Options.Transport.OKHTTP).withMaxRstFrames(200, 30);
+    e = assertThrows(IllegalArgumentException.class, built::checkSupported);
+    assertEquals(expected, e.getMessage());
+  }
+
+  @Test
   void rejectsUnknownTransport() {
     IllegalArgumentException e =
         assertThrows(IllegalArgumentException.class, () -> Options.parse("--transport", "quic"));
-    assertEquals("--transport: 'quic' is none of grpc, frame-codec, armeria", e.getMessage());
+    assertEquals("--transport: 'quic' is none of grpc, frame-codec, armeria, okhttp", e.getMessage());
     assertThrows(IllegalArgumentException.class, () -> Options.parse("--transport", "grpc", "--transport=grpc"));
   }
 

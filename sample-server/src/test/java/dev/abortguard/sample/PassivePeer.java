@@ -49,6 +49,14 @@ final class PassivePeer {
 
   /** Opens an aborted Bidi call on {@code stream}, leaving its side open. */
   static void openCall(Socket socket, int stream) throws IOException {
+    openCall(socket, stream, true);
+  }
+
+  /**
+   * Opens a Bidi call on {@code stream}, leaving its side open: aborted at once, or, without {@code
+   * aborted}, a running echo call that lasts until the peer ends it (which this peer never does).
+   */
+  static void openCall(Socket socket, int stream, boolean aborted) throws IOException {
     OutputStream out = socket.getOutputStream();
     ByteArrayOutputStream block = new ByteArrayOutputStream();
     literal(block, ":method", "POST");
@@ -57,9 +65,17 @@ final class PassivePeer {
     literal(block, ":authority", "127.0.0.1");
     literal(block, "content-type", "application/grpc");
     literal(block, "te", "trailers");
-    literal(block, DemoAbortInterceptor.ABORT.name(), "PERMISSION_DENIED");
+    if (aborted) {
+      literal(block, DemoAbortInterceptor.ABORT.name(), "PERMISSION_DENIED");
+    }
     frame(out, HEADERS, END_HEADERS, stream, block.toByteArray());
     out.flush();
+  }
+
+  /** Sends one empty gRPC message (a 5-byte prefix of zeros) on {@code stream}, without END_STREAM. */
+  static void sendEmptyMessage(Socket socket, int stream) throws IOException {
+    frame(socket.getOutputStream(), 0x0, 0, stream, new byte[5]); // DATA
+    socket.getOutputStream().flush();
   }
 
   /** Sends PING. */

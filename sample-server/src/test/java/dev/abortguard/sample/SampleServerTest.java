@@ -32,35 +32,58 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.AfterParameterizedClassInvocation;
+import org.junit.jupiter.params.BeforeParameterizedClassInvocation;
+import org.junit.jupiter.params.Parameter;
+import org.junit.jupiter.params.ParameterizedClass;
+import org.junit.jupiter.params.provider.EnumSource;
 
-/** Drives an in-process {@link SampleServer} over real sockets with a grpc-java client. */
+/**
+ * Drives an in-process {@link SampleServer} over real sockets with a grpc-java client, once per
+ * transport that serves the whole demo service through grpc-java's server API: {@code grpc}
+ * (Netty) and {@code okhttp}.
+ */
+@ParameterizedClass(name = "{0}")
+@EnumSource(value = Options.Transport.class, names = {"GRPC", "OKHTTP"})
 class SampleServerTest {
   private static SampleServer server;
   private static ManagedChannel channel;
   private static DemoServiceGrpc.DemoServiceBlockingStub blocking;
 
-  @BeforeAll
-  static void start() throws IOException {
+  @Parameter Options.Transport transport;
+
+  @BeforeParameterizedClassInvocation
+  static void start(Options.Transport transport) throws IOException {
     // Guard settings are the defaults, whatever the JVM's system properties say.
     server = SampleServer.start(
-        Options.defaults().withPort(0).withMetricsPort(0).withGuardProperties(name -> null));
+        options(transport).withMetricsPort(0).withGuardProperties(name -> null));
     channel = DemoCalls.channel(server.port());
     blocking = DemoServiceGrpc.newBlockingStub(channel)
         .withDeadlineAfter(DemoCalls.TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
   }
 
-  @AfterAll
+  @AfterParameterizedClassInvocation
   static void stop() throws InterruptedException {
     try {
       DemoCalls.shutdown(channel);
     } finally {
       if (server != null) {
         server.close();
+        server = null;
       }
     }
+  }
+
+  /** A free port on 127.0.0.1, served by {@code transport}. */
+  private static Options options(Options.Transport transport) {
+    return Options.defaults().withPort(0).withTransport(transport);
+  }
+
+  /** How the start-up line begins: the default transport's names none, the others name themselves. */
+  private String startupPrefix() {
+    return "abortguard sample server "
+        + (transport == Options.Transport.GRPC ? "" : "(" + transport.flagValue() + ") ") + "listening on ";
   }
 
   @Test
@@ -219,21 +242,28 @@ class SampleServerTest {
   @Test
   void startupLineNamesAddressSettingsAndMetrics() {
     assertEquals(
-        "abortguard sample server listening on 127.0.0.1:" + server.port()
+        startupPrefix() + "127.0.0.1:" + server.port()
             + " (reset=deferred grace=10s lingering.max=1024 trailersOnly=true;"
             + " metrics on http://127.0.0.1:" + server.metricsPort() + "/metrics)",
         server.startupLine());
+    assertEquals(transport, server.transport());
   }
 
   @Test
-  void startupLineSaysWhenTheGuardIsDisabled() throws IOException {
+  void startupLineSaysWhenTheGuardIsDisabled() throws Exception {
     Map<String, String> properties = Map.of("abortguard.enabled", "false");
-    try (SampleServer disabled =
-        SampleServer.start(Options.defaults().withPort(0).withGuardProperties(properties::get))) {
-      assertEquals(
-          "abortguard sample server listening on 127.0.0.1:" + disabled.port() + " (abortguard disabled)",
+    try (SampleServer disabled = SampleServer.start(options(transport).withGuardProperties(properties::get))) {
+      assertEquals(startupPrefix() + "127.0.0.1:" + disabled.port() + " (abortguard disabled)",
           disabled.startupLine());
       assertEquals(Options.NO_METRICS, disabled.metricsPort());
+      // The stock server serves the same calls.
+      ManagedChannel stock = DemoCalls.channel(disabled.port());
+      try {
+        Status status = DemoCalls.bidiStillStreaming(stock, DemoCalls.abortWith("PERMISSION_DENIED")).await();
+        assertEquals(Status.Code.PERMISSION_DENIED, status.getCode());
+      } finally {
+        DemoCalls.shutdown(stock);
+      }
     }
   }
 
@@ -241,8 +271,7 @@ class SampleServerTest {
   void startupLineShowsConfiguredSettings() throws IOException {
     Map<String, String> properties =
         Map.of("abortguard.reset", "immediate", "abortguard.reset.grace", "250ms", "abortguard.lingering.max", "8");
-    try (SampleServer custom =
-        SampleServer.start(Options.defaults().withPort(0).withGuardProperties(properties::get))) {
+    try (SampleServer custom = SampleServer.start(options(transport).withGuardProperties(properties::get))) {
       assertTrue(
           custom.startupLine().endsWith("(reset=immediate grace=250ms lingering.max=8 trailersOnly=true)"),
           custom.startupLine());
@@ -253,8 +282,59 @@ class SampleServerTest {
   void badGuardSettingFailsStart() {
     Map<String, String> properties = Map.of("abortguard.reset", "sometimes");
     IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-        () -> SampleServer.start(Options.defaults().withPort(0).withGuardProperties(properties::get)));
+        () -> SampleServer.start(options(transport).withGuardProperties(properties::get)));
     assertTrue(e.getMessage().contains("abortguard.reset"), e.getMessage());
+  }
+
+  /**
+   * {@code --max-concurrent-streams} reaches the wire as SETTINGS_MAX_CONCURRENT_STREAMS (grpc-java's
+   * {@code maxConcurrentCallsPerConnection} on both transports): with 1, a second call on the same
+   * connection waits in the client until the first ends.
+   */
+  @Test
+  void maxConcurrentStreamsLimitsCallsPerConnection() throws Exception {
+    try (SampleServer limited = SampleServer.start(
+        options(transport).withMaxConcurrentStreams(1).withGuardProperties(name -> null))) {
+      ManagedChannel limitedChannel = DemoCalls.channel(limited.port());
+      try {
+        DemoServiceGrpc.DemoServiceBlockingStub limitedStub = DemoServiceGrpc.newBlockingStub(limitedChannel);
+        // One call first, so the client has the server's SETTINGS before the slot is taken.
+        assertEquals("warm", limitedStub.withDeadlineAfter(DemoCalls.TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)
+            .unary(DemoCalls.request("warm")).getText());
+        DemoCalls.Outcome first = new DemoCalls.Outcome();
+        StreamObserver<DemoRequest> firstRequests = DemoServiceGrpc.newStub(limitedChannel)
+            .withDeadlineAfter(DemoCalls.TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)
+            .bidi(first);
+        firstRequests.onNext(DemoCalls.request("holds the slot"));
+        StatusRuntimeException queued = assertThrows(StatusRuntimeException.class,
+            () -> limitedStub.withDeadlineAfter(500, TimeUnit.MILLISECONDS).unary(DemoCalls.request("waits")));
+        assertEquals(Status.Code.DEADLINE_EXCEEDED, queued.getStatus().getCode(), queued.toString());
+        firstRequests.onCompleted();
+        assertEquals(Status.Code.OK, first.await().getCode());
+        assertEquals("now", limitedStub.withDeadlineAfter(DemoCalls.TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)
+            .unary(DemoCalls.request("now")).getText());
+      } finally {
+        DemoCalls.shutdown(limitedChannel);
+      }
+    }
+  }
+
+  /**
+   * A reset limit ({@code --max-rst-frames}) on a transport without one fails the start, naming the
+   * flag, before anything is bound; {@code grpc} has {@code maxRstFramesPerWindow}.
+   */
+  @Test
+  void maxRstFramesNeedsATransportWithAResetLimit() throws IOException {
+    Options options = options(transport).withMaxRstFrames(200, 30).withGuardProperties(name -> null);
+    if (transport == Options.Transport.OKHTTP) {
+      IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> SampleServer.start(options));
+      assertTrue(e.getMessage().startsWith("--max-rst-frames is not supported with --transport okhttp"),
+          e.getMessage());
+      return;
+    }
+    try (SampleServer limited = SampleServer.start(options)) {
+      assertEquals(transport, limited.transport());
+    }
   }
 
   private static HttpResponse<String> scrape(String path) throws IOException, InterruptedException {

@@ -122,7 +122,7 @@ final class SampleServerProcess implements AutoCloseable {
     return guardDescription;
   }
 
-  /** The transport the start-up line names: {@code grpc} or {@code frame-codec}. */
+  /** The transport the start-up line names, e.g. {@code grpc}, {@code frame-codec} or {@code okhttp}. */
   String transport() {
     return transport;
   }
