@@ -14,7 +14,6 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 
@@ -373,14 +372,7 @@ final class OkHttpConnectionGuard {
     if (tracker.lingeringCount() == 0) {
       return;
     }
-    long now = System.nanoTime();
-    if (cause == ReleaseCause.PEER_END_STREAM) {
-      tracker.peerEnded(streamId, now);
-    } else if (cause == ReleaseCause.PEER_RESET) {
-      tracker.peerReset(streamId, now);
-    } else {
-      tracker.serverReset(streamId, now);
-    }
+    tracker.closed(streamId, cause, System.nanoTime());
     carryOut(0);
   }
 

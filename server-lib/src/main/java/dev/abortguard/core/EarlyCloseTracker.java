@@ -98,6 +98,20 @@ public final class EarlyCloseTracker {
     forget(streamId, ReleaseCause.SERVER_RESET, nowNanos);
   }
 
+  /**
+   * {@code streamId} closed, not by this tracker's decision: the peer ended or reset it, or the
+   * server's stack reset it ({@code cause} is {@link ReleaseCause#PEER_END_STREAM}, {@link
+   * ReleaseCause#PEER_RESET} or {@link ReleaseCause#SERVER_RESET}). Adapters that learn the cause
+   * as a value pass it on here rather than choosing among the three methods above.
+   */
+  public void closed(int streamId, ReleaseCause cause, long nowNanos) {
+    if (cause != ReleaseCause.PEER_END_STREAM && cause != ReleaseCause.PEER_RESET
+        && cause != ReleaseCause.SERVER_RESET) {
+      throw new IllegalArgumentException("not a cause from outside the tracker: " + cause);
+    }
+    forget(streamId, cause, nowNanos);
+  }
+
   /** Releases every stream whose grace has run out by {@code nowNanos}. */
   public void expire(long nowNanos) {
     if (policy != ResetPolicy.DEFERRED) {

@@ -137,6 +137,32 @@ class EarlyCloseTrackerTest {
     }
 
     @ParameterizedTest
+    @EnumSource(value = ReleaseCause.class, names = {"PEER_END_STREAM", "PEER_RESET", "SERVER_RESET"})
+    void closedWithACauseReleasesAsThatCause(ReleaseCause cause) {
+      TrackerHarness tracker = tracker(ResetPolicy.DEFERRED);
+      tracker.serverEnded(7, T0);
+
+      tracker.closed(7, cause, T0 + 5);
+
+      assertEquals(List.of("lingering", "released " + cause.tagValue() + " after 5"), recorder.events);
+      assertEquals(0, tracker.lingeringCount());
+      assertEquals(List.of(), recorder.resets);
+    }
+
+    @ParameterizedTest
+    @EnumSource(value = ReleaseCause.class, names = {"PEER_END_STREAM", "PEER_RESET", "SERVER_RESET"},
+        mode = EnumSource.Mode.EXCLUDE)
+    void closedRefusesCausesOnlyTheTrackerDecides(ReleaseCause cause) {
+      TrackerHarness tracker = tracker(ResetPolicy.DEFERRED);
+      tracker.serverEnded(7, T0);
+
+      IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> tracker.closed(7, cause, T0 + 5));
+
+      assertTrue(e.getMessage().contains(cause.name()), e.getMessage());
+      assertEquals(1, tracker.lingeringCount(), "nothing released");
+    }
+
+    @ParameterizedTest
     @EnumSource(names = {"DEFERRED", "NEVER"})
     void peerResetReleasesWithoutReset(ResetPolicy policy) {
       TrackerHarness tracker = tracker(policy);

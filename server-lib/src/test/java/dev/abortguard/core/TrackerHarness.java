@@ -35,6 +35,11 @@ final class TrackerHarness {
     drain();
   }
 
+  void closed(int streamId, ReleaseCause cause, long now) {
+    tracker.closed(streamId, cause, now);
+    drain();
+  }
+
   void expire(long now) {
     tracker.expire(now);
     drain();

@@ -159,14 +159,7 @@ public final class ConnectionGuard {
     if (tracker.lingeringCount() == 0) {
       return;
     }
-    long now = clock.getAsLong();
-    if (cause == ReleaseCause.PEER_END_STREAM) {
-      tracker.peerEnded(streamId, now);
-    } else if (cause == ReleaseCause.PEER_RESET) {
-      tracker.peerReset(streamId, now);
-    } else {
-      tracker.serverReset(streamId, now);
-    }
+    tracker.closed(streamId, cause, clock.getAsLong());
     carryOut();
   }
 
