@@ -13,9 +13,9 @@ import java.util.concurrent.TimeUnit;
 /**
  * Runs {@code abort_client.py}, the C-core (grpcio) client, and reads the statuses it counted.
  */
-final class CoreClient {
+public final class CoreClient {
   /** The gRPC method each call shape uses. */
-  enum Shape {
+  public enum Shape {
     CLIENT_STREAM("client-stream", "/abortguard.demo.v1.DemoService/ClientStream"),
     BIDI("bidi", "/abortguard.demo.v1.DemoService/Bidi");
 
@@ -29,7 +29,7 @@ final class CoreClient {
   }
 
   /** What the client does with its request stream until the call ends (see abort_client.py). */
-  enum Behaviour {
+  public enum Behaviour {
     KEEPS_SENDING, ONE_THEN_WAIT, NOTHING, HALF_CLOSE;
 
     String flag() {
@@ -43,8 +43,8 @@ final class CoreClient {
   }
 
   /** How the calls ended: status code name to count, and "CODE: description" to count. */
-  record Result(int calls, Map<String, Integer> statuses, Map<String, Integer> messages, double elapsedSeconds) {
-    int count(String status) {
+  public record Result(int calls, Map<String, Integer> statuses, Map<String, Integer> messages, double elapsedSeconds) {
+    public int count(String status) {
       return statuses.getOrDefault(status, 0);
     }
 
@@ -61,12 +61,12 @@ final class CoreClient {
   private int runs;
 
   /** A client that keeps its output files in {@code dir}. */
-  CoreClient(Path dir) {
+  public CoreClient(Path dir) {
     this.dir = dir;
   }
 
   /** Makes {@code calls} calls with {@code x-demo-abort: <abort>} over one channel to {@code target}. */
-  Result run(String target, Shape shape, Behaviour behaviour, int calls, int concurrency, String abort)
+  public Result run(String target, Shape shape, Behaviour behaviour, int calls, int concurrency, String abort)
       throws IOException, InterruptedException {
     Files.createDirectories(dir);
     int run = ++runs;

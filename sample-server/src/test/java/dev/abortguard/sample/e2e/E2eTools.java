@@ -20,7 +20,7 @@ import org.junit.jupiter.api.Assumptions;
  * our Python scripts, the sample server's fat jar) and skips the tests, or fails them when
  * {@code CI=true}, if one is missing.
  */
-final class E2eTools {
+public final class E2eTools {
   /** Debian's interpreter: python3-grpcio and python3-h2 are installed for it, not for pyenv's. */
   static final Path PYTHON = Path.of("/usr/bin/python3");
   static final String INSTALL_HINT = "apt-get install haproxy python3-grpcio python3-h2";
@@ -29,7 +29,7 @@ final class E2eTools {
   private E2eTools() {}
 
   /** Skips (or, with {@code CI=true}, fails) the calling test unless haproxy and the Python modules exist. */
-  static void requireProxyTools() {
+  public static void requireProxyTools() {
     List<String> missing = new ArrayList<>();
     if (haproxy() == null) {
       missing.add("haproxy (not on PATH, /usr/sbin or /usr/local/sbin)");
@@ -85,9 +85,15 @@ final class E2eTools {
     return null;
   }
 
-  /** One of the scripts in {@code src/test/python}. */
+  /**
+   * One of the sample server's scripts in {@code src/test/python}; other modules that run them (the
+   * Spring Boot starter's end-to-end test) say where that is with {@code abortguard.e2e.scripts}.
+   */
   static Path script(String name) {
-    Path path = Path.of(System.getProperty("basedir", "."), "src", "test", "python", name);
+    String scripts = System.getProperty("abortguard.e2e.scripts");
+    Path path = scripts != null
+        ? Path.of(scripts, name)
+        : Path.of(System.getProperty("basedir", "."), "src", "test", "python", name);
     if (!Files.isRegularFile(path)) {
       fail(path.toAbsolutePath() + " is missing");
     }

@@ -15,7 +15,7 @@ import java.util.concurrent.TimeUnit;
  * child process, with the configuration of the public report: an h2 frontend and an h2 server on
  * 127.0.0.1, HTTP mode, {@code option httplog}, logging to stdout (kept in a file).
  */
-final class HaproxyProcess implements AutoCloseable {
+public final class HaproxyProcess implements AutoCloseable {
   private static final Duration READY_TIMEOUT = Duration.ofSeconds(10);
   private static final Duration STOP_TIMEOUT = Duration.ofSeconds(10);
   private static final long POLL_MILLIS = 20;
@@ -34,7 +34,7 @@ final class HaproxyProcess implements AutoCloseable {
   }
 
   /** Starts HAProxy forwarding a free 127.0.0.1 port to {@code 127.0.0.1:backendPort}; returns once it accepts connections. */
-  static HaproxyProcess start(int backendPort, Path dir) throws IOException, InterruptedException {
+  public static HaproxyProcess start(int backendPort, Path dir) throws IOException, InterruptedException {
     Path haproxy = E2eTools.haproxy();
     if (haproxy == null) {
       throw new IllegalStateException("haproxy not found: " + E2eTools.INSTALL_HINT);
@@ -91,7 +91,7 @@ final class HaproxyProcess implements AutoCloseable {
     return port;
   }
 
-  String target() {
+  public String target() {
     return "127.0.0.1:" + port;
   }
 
@@ -101,7 +101,7 @@ final class HaproxyProcess implements AutoCloseable {
   }
 
   /** The configuration and the log, for a failing test's output. */
-  String describe() {
+  public String describe() {
     return "haproxy " + target() + " (" + config + "), log:\n" + String.join("\n", logLines());
   }
 

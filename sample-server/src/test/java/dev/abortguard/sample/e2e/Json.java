@@ -9,7 +9,7 @@ import java.util.Map;
  * Parses the JSON our Python scripts print: objects become {@code Map<String, Object>} (in order),
  * arrays {@code List<Object>}, numbers {@code Double}, plus strings, booleans and null.
  */
-final class Json {
+public final class Json {
   private final String text;
   private int at;
 
@@ -18,7 +18,7 @@ final class Json {
   }
 
   /** Parses one JSON value that makes up all of {@code text}, give or take whitespace. */
-  static Object parse(String text) {
+  public static Object parse(String text) {
     Json json = new Json(text);
     Object value = json.value();
     json.skipSpace();
@@ -30,7 +30,7 @@ final class Json {
 
   /** Parses a JSON object. */
   @SuppressWarnings("unchecked")
-  static Map<String, Object> object(String text) {
+  public static Map<String, Object> object(String text) {
     Object value = parse(text);
     if (!(value instanceof Map)) {
       throw new IllegalArgumentException("not a JSON object: " + text);

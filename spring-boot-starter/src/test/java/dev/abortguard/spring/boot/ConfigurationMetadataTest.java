@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.abortguard.AbortGuardConfig;
-import dev.abortguard.spring.boot.e2e.Json;
+import dev.abortguard.sample.e2e.Json;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;

@@ -3,12 +3,15 @@ package dev.abortguard.spring.boot.e2e;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.abortguard.sample.e2e.CoreClient;
+import dev.abortguard.sample.e2e.CoreClient.Behaviour;
+import dev.abortguard.sample.e2e.CoreClient.Result;
+import dev.abortguard.sample.e2e.CoreClient.Shape;
+import dev.abortguard.sample.e2e.E2eTools;
+import dev.abortguard.sample.e2e.HaproxyProcess;
 import dev.abortguard.spring.boot.AuthInterceptor;
 import dev.abortguard.spring.boot.BootApp;
 import dev.abortguard.spring.boot.Meters;
-import dev.abortguard.spring.boot.e2e.CoreClient.Behaviour;
-import dev.abortguard.spring.boot.e2e.CoreClient.Result;
-import dev.abortguard.spring.boot.e2e.CoreClient.Shape;
 import dev.abortguard.testing.Await;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.nio.file.Path;
