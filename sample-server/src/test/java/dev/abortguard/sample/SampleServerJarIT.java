@@ -154,9 +154,8 @@ class SampleServerJarIT {
   @Test
   void okHttpShutdownIsNotHeldUpByALingeringStream() throws Exception {
     Stopped stopped = sigtermWithPassivePeer(List.of("--transport", "okhttp"), PassivePeer::openAbortedCall);
-    assertFalse(stopped.stderr().contains("calls still running"), stopped.stderr());
-    // Waiting for the stream would take the whole grace, 5 s.
-    assertTrue(stopped.exitTook().compareTo(Duration.ofSeconds(4)) < 0,
+    // Had the server waited for the stream, its shutdown hook would have run out its grace and said so.
+    assertFalse(stopped.stderr().contains("calls still running"),
         "exited " + stopped.exitTook() + " after SIGTERM; stderr:\n" + stopped.stderr());
   }
 

@@ -199,7 +199,7 @@ class FrameCodecAdapterWireTest {
         assertEquals(NO_ERROR, rst.errorCode(), client.describeFrames());
         assertTrue(rst.receivedNanos() >= goAway.receivedNanos(), "reset after GOAWAY\n" + client.describeFrames());
       }
-      assertTrue(client.awaitClosed(Duration.ofSeconds(2)),
+      assertTrue(client.awaitClosed(WAIT),
           "the server closes the connection once the lingering streams are reset\n" + client.describeFrames());
       assertTrue(closing.awaitUninterruptibly(2, TimeUnit.SECONDS), client.describeFrames());
       long tookMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started);
@@ -232,7 +232,7 @@ class FrameCodecAdapterWireTest {
       server.closeConnections();
       Frame goAway = client.awaitFrame(f -> f.type() == GOAWAY, WAIT);
       assertEquals(NO_ERROR, goAway.errorCode(), client.describeFrames());
-      assertTrue(client.awaitClosed(Duration.ofSeconds(2)), client.describeFrames());
+      assertTrue(client.awaitClosed(WAIT), client.describeFrames());
       long tookMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started);
       assertTrue(tookMillis < 2000, "graceful close took " + tookMillis + " ms\n" + client.describeFrames());
       assertEquals(List.of(goAway), client.frames().subList(framesBefore, client.frames().size()),
@@ -256,7 +256,7 @@ class FrameCodecAdapterWireTest {
 
       long started = System.nanoTime();
       client.sendData(stream, new byte[0], true);
-      assertTrue(client.awaitClosed(Duration.ofSeconds(2)), client.describeFrames());
+      assertTrue(client.awaitClosed(WAIT), client.describeFrames());
       long tookMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started);
       assertTrue(tookMillis < 2000, "closed " + tookMillis + " ms after the half-close\n" + client.describeFrames());
       client.assertNoFrame(rstOn(stream), Duration.ZERO);
