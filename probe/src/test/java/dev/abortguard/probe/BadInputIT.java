@@ -4,6 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.sun.net.httpserver.HttpServer;
+import dev.abortguard.sample.e2e.E2eTools;
+import dev.abortguard.sample.e2e.HaproxyProcess;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -28,7 +30,7 @@ class BadInputIT {
 
   @Test
   void closedPort() throws Exception {
-    CheckRun run = CheckRun.check(dir, "127.0.0.1:" + ProbeTools.freePort()).assertExit(2);
+    CheckRun run = CheckRun.check(dir, "127.0.0.1:" + E2eTools.freePort()).assertExit(2);
     assertTrue(run.stderr.contains("nothing is listening on 127.0.0.1:"), run::toString);
     assertTrue(run.stdout.isEmpty(), run::toString);
     assertBounded(run);
@@ -68,8 +70,8 @@ class BadInputIT {
 
   @Test
   void proxyWithItsBackendDown() throws Exception {
-    ProbeTools.requireHaproxy();
-    try (HaproxyProcess haproxy = HaproxyProcess.start(ProbeTools.freePort(), dir)) {
+    E2eTools.requireHaproxy();
+    try (HaproxyProcess haproxy = HaproxyProcess.start(E2eTools.freePort(), dir)) {
       CheckRun run = CheckRun.check(dir, haproxy.target(), "--calls", "1").assertExit(2);
       String text = run.stdout.replaceAll("\\s+", " "); // the table wraps the message
       assertTrue(text.contains("without a grpc-status (HTTP 503"), run::toString);
@@ -80,7 +82,7 @@ class BadInputIT {
 
   @Test
   void jsonErrorReportKeepsTheSchema() throws Exception {
-    CheckRun run = CheckRun.check(dir, "127.0.0.1:" + ProbeTools.freePort(), "--json").assertExit(2);
+    CheckRun run = CheckRun.check(dir, "127.0.0.1:" + E2eTools.freePort(), "--json").assertExit(2);
     assertEquals("error", run.json().get("verdict"), run::toString);
     assertEquals(2L, run.json().get("exit_code"), run::toString);
     assertTrue(((String) run.json().get("message")).contains("nothing is listening"), run::toString);

@@ -4,6 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.fail;
 
+import dev.abortguard.sample.e2e.E2eTools;
+import dev.abortguard.sample.e2e.Json;
 import java.io.File;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -53,13 +55,13 @@ final class CheckRun {
     try {
       if (!process.waitFor(HANG_LIMIT.toMillis(), TimeUnit.MILLISECONDS)) {
         fail("check " + List.of(args) + " still running after " + HANG_LIMIT + "; stderr:\n"
-            + ProbeTools.readQuietly(err));
+            + E2eTools.readQuietly(err));
       }
     } finally {
-      ProbeTools.stop(process, Duration.ofSeconds(5));
+      E2eTools.stop(process, Duration.ofSeconds(5));
     }
     Duration elapsed = Duration.ofNanos(System.nanoTime() - start);
-    return new CheckRun(List.of(args), process.exitValue(), ProbeTools.readQuietly(out), ProbeTools.readQuietly(err),
+    return new CheckRun(List.of(args), process.exitValue(), E2eTools.readQuietly(out), E2eTools.readQuietly(err),
         elapsed);
   }
 

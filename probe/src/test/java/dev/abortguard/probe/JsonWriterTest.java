@@ -2,6 +2,7 @@ package dev.abortguard.probe;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
+import dev.abortguard.sample.e2e.Json;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;

@@ -4,6 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.abortguard.sample.e2e.E2eTools;
+import dev.abortguard.sample.e2e.HaproxyProcess;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
@@ -61,9 +63,10 @@ class ReferenceBehavioursIT {
 
   @Test
   void ccoreThroughHaproxyLosesStatuses() throws Exception {
+    E2eTools.requireHaproxy();
     try (HaproxyProcess haproxy = HaproxyProcess.start(ccore.port, dir)) {
       CheckRun run = CheckRun.check(dir, haproxy.target(), "--calls", CALLS, "--json");
-      String context = run + "\n" + haproxy.log();
+      String context = run + "\n" + haproxy.describe();
       assertEquals(1, run.exitCode, context);
       assertEquals("loses_statuses", run.json().get("verdict"), context);
       for (Map<String, Object> call : run.calls()) {
@@ -97,9 +100,10 @@ class ReferenceBehavioursIT {
 
   @Test
   void grpcJavaThroughHaproxyKeepsStatuses() throws Exception {
+    E2eTools.requireHaproxy();
     try (HaproxyProcess haproxy = HaproxyProcess.start(grpcJava.port, dir)) {
       CheckRun run = CheckRun.check(dir, haproxy.target(), "--calls", CALLS, "--json");
-      assertEquals(0, run.exitCode, () -> run + "\n" + haproxy.log());
+      assertEquals(0, run.exitCode, () -> run + "\n" + haproxy.describe());
       assertNothingFollows(run);
     }
   }

@@ -3,6 +3,8 @@ package dev.abortguard.probe;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.fail;
 
+import dev.abortguard.sample.e2e.E2eTools;
+import dev.abortguard.sample.e2e.HaproxyProcess;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -20,12 +22,12 @@ class SampleServerIT {
 
   @Test
   void deferredThroughHaproxyKeepsStatuses() throws Exception {
-    ProbeTools.requireHaproxy();
+    E2eTools.requireHaproxy();
     try (SampleServer server = SampleServer.start(dir, "deferred");
         HaproxyProcess haproxy = HaproxyProcess.start(server.port, dir)) {
       // The default path: a method the server does not have, rejected with UNIMPLEMENTED.
       CheckRun run = CheckRun.check(dir, haproxy.target(), "--calls", "5", "--json");
-      assertEquals(0, run.exitCode, () -> run + "\n" + haproxy.log() + server.log());
+      assertEquals(0, run.exitCode, () -> run + "\n" + haproxy.describe() + server.log());
       for (Map<String, Object> call : run.calls()) {
         assertEquals("UNIMPLEMENTED", call.get("grpc_status_name"), run::toString);
         assertEquals("nothing", call.get("followed_by"), run::toString);
@@ -35,7 +37,7 @@ class SampleServerIT {
       // A real method whose calls the demo interceptor rejects, as an auth check would.
       CheckRun denied = CheckRun.check(dir, haproxy.target(), "--calls", "3", "--json",
           "--path", "/abortguard.demo.v1.DemoService/ClientStream", "--header", "x-demo-abort=PERMISSION_DENIED");
-      assertEquals(0, denied.exitCode, () -> denied + "\n" + haproxy.log() + server.log());
+      assertEquals(0, denied.exitCode, () -> denied + "\n" + haproxy.describe() + server.log());
       for (Map<String, Object> call : denied.calls()) {
         assertEquals("PERMISSION_DENIED", call.get("grpc_status_name"), denied::toString);
         assertEquals("aborted by demo server", call.get("grpc_message"), denied::toString);
@@ -46,11 +48,11 @@ class SampleServerIT {
 
   @Test
   void immediateThroughHaproxyLosesStatuses() throws Exception {
-    ProbeTools.requireHaproxy();
+    E2eTools.requireHaproxy();
     try (SampleServer server = SampleServer.start(dir, "immediate");
         HaproxyProcess haproxy = HaproxyProcess.start(server.port, dir)) {
       CheckRun run = CheckRun.check(dir, haproxy.target(), "--calls", "5", "--json");
-      assertEquals(1, run.exitCode, () -> run + "\n" + haproxy.log() + server.log());
+      assertEquals(1, run.exitCode, () -> run + "\n" + haproxy.describe() + server.log());
       for (Map<String, Object> call : run.calls()) {
         assertEquals("UNIMPLEMENTED", call.get("grpc_status_name"), run::toString);
         assertEquals(8L, call.get("rst_code"), run::toString);
@@ -82,32 +84,32 @@ class SampleServerIT {
       StringBuilder failures = new StringBuilder();
       // The free port may be taken before the server binds it: try again with another.
       for (int attempt = 1; attempt <= BIND_ATTEMPTS; attempt++) {
-        int port = ProbeTools.freePort();
+        int port = E2eTools.freePort();
         Path log = dir.resolve("sample-server-" + policy + "-" + attempt + ".log");
         Process process = new ProcessBuilder(ProbeTools.java().toString(), "-Dabortguard.reset=" + policy,
             "-jar", jar.toString(), "--port", Integer.toString(port))
             .redirectErrorStream(true)
             .redirectOutput(log.toFile())
             .start();
-        if (ProbeTools.awaitListening(port, process, START_TIMEOUT)) {
+        if (E2eTools.awaitListening(port, process, START_TIMEOUT)) {
           return new SampleServer(process, port, log);
         }
-        ProbeTools.stop(process, STOP_TIMEOUT);
+        E2eTools.stop(process, STOP_TIMEOUT);
         failures.append("\nattempt ").append(attempt).append(" (port ").append(port).append("):\n")
-            .append(ProbeTools.readQuietly(log));
+            .append(E2eTools.readQuietly(log));
       }
       fail("the sample server did not start:" + failures);
       throw new AssertionError("unreachable");
     }
 
     String log() {
-      return "\nsample server log:\n" + ProbeTools.readQuietly(logFile);
+      return "\nsample server log:\n" + E2eTools.readQuietly(logFile);
     }
 
     /** Stops exactly this server (SIGTERM, then SIGKILL), bounded. */
     @Override
     public void close() {
-      ProbeTools.stop(process, STOP_TIMEOUT);
+      E2eTools.stop(process, STOP_TIMEOUT);
     }
   }
 }

@@ -2,6 +2,7 @@ package dev.abortguard.probe;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
+import dev.abortguard.sample.e2e.E2eTools;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -40,9 +41,9 @@ final class SelfSignedPem {
         .redirectOutput(dir.resolve("keytool.log").toFile())
         .start();
     if (!process.waitFor(30, TimeUnit.SECONDS)) {
-      ProbeTools.stop(process, Duration.ofSeconds(5));
+      E2eTools.stop(process, Duration.ofSeconds(5));
     }
-    assertEquals(0, process.exitValue(), () -> "keytool failed:\n" + ProbeTools.readQuietly(dir.resolve("keytool.log")));
+    assertEquals(0, process.exitValue(), () -> "keytool failed:\n" + E2eTools.readQuietly(dir.resolve("keytool.log")));
 
     KeyStore store = KeyStore.getInstance("PKCS12");
     try (InputStream in = Files.newInputStream(keystore)) {

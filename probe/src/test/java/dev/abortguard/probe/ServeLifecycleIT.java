@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.abortguard.sample.e2e.E2eTools;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.net.Socket;
@@ -61,11 +62,11 @@ class ServeLifecycleIT {
         .start();
     try {
       assertTrue(process.waitFor(EXIT_BOUND.toMillis(), TimeUnit.MILLISECONDS));
-      String output = ProbeTools.readQuietly(dir.resolve("bad-serve.out"));
+      String output = E2eTools.readQuietly(dir.resolve("bad-serve.out"));
       assertEquals(2, process.exitValue(), output);
       assertTrue(output.contains("serve needs --port"), output);
     } finally {
-      ProbeTools.stop(process, EXIT_BOUND);
+      E2eTools.stop(process, EXIT_BOUND);
     }
   }
 }

@@ -2,6 +2,7 @@ package dev.abortguard.probe;
 
 import static org.junit.jupiter.api.Assertions.fail;
 
+import dev.abortguard.sample.e2e.E2eTools;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -53,7 +54,7 @@ final class ServeProcess implements AutoCloseable {
     long deadline = System.nanoTime() + START_TIMEOUT.toNanos();
     // The pause between looks at stdout is a wait for the process to exit, which ends it early if serve fails.
     while (System.nanoTime() < deadline) {
-      Matcher matcher = LISTENING.matcher(ProbeTools.readQuietly(out).lines().findFirst().orElse(""));
+      Matcher matcher = LISTENING.matcher(E2eTools.readQuietly(out).lines().findFirst().orElse(""));
       if (matcher.matches()) {
         return new ServeProcess(process, Integer.parseInt(matcher.group(1)), out, err);
       }
@@ -61,9 +62,9 @@ final class ServeProcess implements AutoCloseable {
         break;
       }
     }
-    ProbeTools.stop(process, STOP_TIMEOUT);
+    E2eTools.stop(process, STOP_TIMEOUT);
     fail("serve " + List.of(args) + " did not start (exit " + (process.isAlive() ? "none" : process.exitValue())
-        + ")\nstdout:\n" + ProbeTools.readQuietly(out) + "\nstderr:\n" + ProbeTools.readQuietly(err));
+        + ")\nstdout:\n" + E2eTools.readQuietly(out) + "\nstderr:\n" + E2eTools.readQuietly(err));
     throw new AssertionError("unreachable");
   }
 
@@ -72,16 +73,16 @@ final class ServeProcess implements AutoCloseable {
   }
 
   String stdout() {
-    return ProbeTools.readQuietly(stdout);
+    return E2eTools.readQuietly(stdout);
   }
 
   String stderr() {
-    return ProbeTools.readQuietly(stderr);
+    return E2eTools.readQuietly(stderr);
   }
 
   /** Stops exactly this process (SIGTERM, then SIGKILL) and waits, bounded, for it to exit. */
   @Override
   public void close() {
-    ProbeTools.stop(process, STOP_TIMEOUT);
+    E2eTools.stop(process, STOP_TIMEOUT);
   }
 }

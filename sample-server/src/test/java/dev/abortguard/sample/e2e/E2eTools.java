@@ -5,7 +5,9 @@ import static org.junit.jupiter.api.Assertions.fail;
 import java.io.File;
 import java.io.IOException;
 import java.net.InetAddress;
+import java.net.InetSocketAddress;
 import java.net.ServerSocket;
+import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -25,6 +27,7 @@ public final class E2eTools {
   static final Path PYTHON = Path.of("/usr/bin/python3");
   static final String INSTALL_HINT = "apt-get install haproxy python3-grpcio python3-h2";
   private static final long PROBE_TIMEOUT_SECONDS = 30;
+  private static final long POLL_MILLIS = 20;
 
   private E2eTools() {}
 
@@ -73,16 +76,19 @@ public final class E2eTools {
   }
 
   /** The haproxy executable, or null. */
-  static Path haproxy() {
-    List<String> dirs = new ArrayList<>(List.of(System.getenv().getOrDefault("PATH", "").split(File.pathSeparator)));
-    dirs.add("/usr/sbin");
-    dirs.add("/usr/local/sbin");
-    for (String dir : dirs) {
-      if (!dir.isEmpty() && Files.isExecutable(Path.of(dir, "haproxy"))) {
-        return Path.of(dir, "haproxy");
+  public static Path haproxy() {
+    return executable("haproxy");
+  }
+
+  /** Skips (or, with {@code CI=true}, fails) the calling test unless haproxy exists; for tests that need no Python. */
+  public static void requireHaproxy() {
+    if (haproxy() == null) {
+      String message = "the proxy tests need haproxy (not on PATH, /usr/sbin or /usr/local/sbin): apt-get install haproxy";
+      if ("true".equalsIgnoreCase(System.getenv("CI"))) {
+        fail(message + " (CI=true: failing instead of skipping)");
       }
+      Assumptions.abort(message);
     }
-    return null;
   }
 
   /**
@@ -110,14 +116,14 @@ public final class E2eTools {
   }
 
   /** A port that was free on 127.0.0.1 a moment ago (callers retry if someone takes it meanwhile). */
-  static int freePort() throws IOException {
+  public static int freePort() throws IOException {
     try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
       return socket.getLocalPort();
     }
   }
 
   /** A file's text, or a note saying why there is none. */
-  static String readQuietly(Path file) {
+  public static String readQuietly(Path file) {
     try {
       return Files.readString(file, StandardCharsets.UTF_8);
     } catch (IOException e) {
@@ -129,7 +135,7 @@ public final class E2eTools {
    * Stops exactly {@code process}: SIGTERM, then SIGKILL if it has not exited within {@code
    * timeout}; waits, bounded, for it to exit. An interrupt is kept for the caller.
    */
-  static void stop(Process process, Duration timeout) {
+  public static void stop(Process process, Duration timeout) {
     if (!process.isAlive()) {
       return;
     }
@@ -143,6 +149,28 @@ public final class E2eTools {
       process.destroyForcibly();
       Thread.currentThread().interrupt();
     }
+  }
+
+  /**
+   * Waits until {@code 127.0.0.1:port} accepts a connection; false if {@code process} exits first or
+   * {@code timeout} passes. Proxies say nothing when ready, so this retries the connect; the pause
+   * between tries is a wait for the process to exit, which ends it early if the process fails (a
+   * taken port, a bad config).
+   */
+  public static boolean awaitListening(int port, Process process, Duration timeout) throws InterruptedException {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    while (System.nanoTime() < deadline) {
+      try (Socket socket = new Socket()) {
+        socket.connect(new InetSocketAddress("127.0.0.1", port), 1000);
+        // Someone else may hold the port while our process failed to bind it and is exiting.
+        return !process.waitFor(POLL_MILLIS, TimeUnit.MILLISECONDS);
+      } catch (IOException notYet) {
+        if (process.waitFor(POLL_MILLIS, TimeUnit.MILLISECONDS)) {
+          return false;
+        }
+      }
+    }
+    return false;
   }
 
   private static boolean probe(String... command) {

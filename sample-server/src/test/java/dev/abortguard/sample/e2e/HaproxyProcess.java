@@ -1,14 +1,11 @@
 package dev.abortguard.sample.e2e;
 
 import java.io.IOException;
-import java.net.InetSocketAddress;
-import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 
 /**
  * HAProxy in front of one HTTP/2 backend, run in the foreground ({@code haproxy -f cfg -db}) as a
@@ -18,7 +15,6 @@ import java.util.concurrent.TimeUnit;
 public final class HaproxyProcess implements AutoCloseable {
   private static final Duration READY_TIMEOUT = Duration.ofSeconds(10);
   private static final Duration STOP_TIMEOUT = Duration.ofSeconds(10);
-  private static final long POLL_MILLIS = 20;
   private static final int BIND_ATTEMPTS = 3;
 
   private final Process process;
@@ -52,7 +48,7 @@ public final class HaproxyProcess implements AutoCloseable {
           .redirectOutput(log.toFile())
           .start();
       HaproxyProcess started = new HaproxyProcess(process, port, log, config);
-      if (started.awaitListening()) {
+      if (E2eTools.awaitListening(port, process, READY_TIMEOUT)) {
         return started;
       }
       started.close();
@@ -109,26 +105,5 @@ public final class HaproxyProcess implements AutoCloseable {
   @Override
   public void close() {
     E2eTools.stop(process, STOP_TIMEOUT);
-  }
-
-  /**
-   * Waits until the frontend accepts a connection. HAProxy says nothing when it is ready, so this
-   * retries the connect; the pause between tries is a wait for the process to exit, which ends it
-   * early if HAProxy fails (a taken port, a bad config).
-   */
-  private boolean awaitListening() throws InterruptedException {
-    long deadline = System.nanoTime() + READY_TIMEOUT.toNanos();
-    while (System.nanoTime() < deadline) {
-      try (Socket socket = new Socket()) {
-        socket.connect(new InetSocketAddress("127.0.0.1", port), 1000);
-        // Someone else may have taken the port and HAProxy failed to bind it.
-        return !process.waitFor(POLL_MILLIS, TimeUnit.MILLISECONDS);
-      } catch (IOException notYet) {
-        if (process.waitFor(POLL_MILLIS, TimeUnit.MILLISECONDS)) {
-          return false;
-        }
-      }
-    }
-    return false;
   }
 }

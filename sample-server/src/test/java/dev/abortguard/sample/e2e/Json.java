@@ -7,7 +7,8 @@ import java.util.Map;
 
 /**
  * Parses the JSON our Python scripts print: objects become {@code Map<String, Object>} (in order),
- * arrays {@code List<Object>}, numbers {@code Double}, plus strings, booleans and null.
+ * arrays {@code List<Object>}, numbers {@code Long} when integral and {@code Double} otherwise,
+ * plus strings, booleans and null.
  */
 public final class Json {
   private final String text;
@@ -143,7 +144,7 @@ public final class Json {
     }
   }
 
-  private Double number() {
+  private Number number() {
     int start = at;
     while (at < text.length() && "+-0123456789.eE".indexOf(text.charAt(at)) >= 0) {
       at++;
@@ -151,7 +152,8 @@ public final class Json {
     if (start == at) {
       throw error("unexpected character '" + text.charAt(at) + "'");
     }
-    return Double.valueOf(text.substring(start, at));
+    String number = text.substring(start, at);
+    return number.matches("-?\\d+") ? (Number) Long.valueOf(number) : (Number) Double.valueOf(number);
   }
 
   private void skipSpace() {

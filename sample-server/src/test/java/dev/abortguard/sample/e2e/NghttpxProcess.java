@@ -1,12 +1,9 @@
 package dev.abortguard.sample.e2e;
 
 import java.io.IOException;
-import java.net.InetSocketAddress;
-import java.net.Socket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.concurrent.TimeUnit;
 
 /**
  * Debian's nghttpx ({@code nghttp2-proxy}) on 127.0.0.1, HTTP/2 cleartext on both sides, one
@@ -47,7 +44,7 @@ final class NghttpxProcess implements AutoCloseable {
           .redirectOutput(log.toFile())
           .start();
       NghttpxProcess started = new NghttpxProcess(process, port, log);
-      if (started.awaitListening()) {
+      if (E2eTools.awaitListening(port, process, READY_TIMEOUT)) {
         return started;
       }
       started.close();
@@ -68,20 +65,5 @@ final class NghttpxProcess implements AutoCloseable {
   @Override
   public void close() {
     E2eTools.stop(process, STOP_TIMEOUT);
-  }
-
-  private boolean awaitListening() throws InterruptedException {
-    long deadline = System.nanoTime() + READY_TIMEOUT.toNanos();
-    while (System.nanoTime() < deadline) {
-      try (Socket socket = new Socket()) {
-        socket.connect(new InetSocketAddress("127.0.0.1", port), 1000);
-        return !process.waitFor(20, TimeUnit.MILLISECONDS);
-      } catch (IOException notYet) {
-        if (process.waitFor(20, TimeUnit.MILLISECONDS)) {
-          return false;
-        }
-      }
-    }
-    return false;
   }
 }
