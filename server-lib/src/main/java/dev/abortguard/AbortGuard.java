@@ -55,12 +55,14 @@ public final class AbortGuard {
 
   static {
     // For abortguard's adapters in other artifacts (Armeria); not an API.
-    GuardParts.setAccess(guard -> new GuardParts(guard.config, guard.budget, guard.metrics));
+    GuardParts.setAccess(guard -> guard.parts);
   }
 
   private final AbortGuardConfig config;
   private final GuardMetrics metrics;
   private final LingeringBudget budget;
+  /** The settings, budget and meters, as every adapter (in this artifact or another) takes them. */
+  private final GuardParts parts;
   private final TransportGuard transportGuard;
   private final ServerInterceptor interceptor;
 
@@ -68,7 +70,8 @@ public final class AbortGuard {
     this.config = config;
     this.metrics = metrics;
     this.budget = new LingeringBudget(config.lingeringMaxTotal());
-    this.transportGuard = new TransportGuard(this, config, budget, metrics);
+    this.parts = new GuardParts(config, budget, metrics);
+    this.transportGuard = new TransportGuard(this, parts);
     this.interceptor = config.enabled()
         ? new AbortInterceptor(new CallLayer(config, metrics))
         : PassThroughInterceptor.INSTANCE;

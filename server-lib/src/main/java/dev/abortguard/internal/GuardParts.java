@@ -9,9 +9,9 @@ import java.util.function.Function;
 
 /**
  * What an {@link AbortGuard} shares with the HTTP/2 adapters it serves: its settings, its bound on
- * lingering streams across connections and its meters. For abortguard's adapters that live in
- * other artifacts (Armeria), which build a {@code ConnectionGuard} from these. Internal: not an
- * API, may change in any release.
+ * lingering streams across connections and its meters. One per guard: its own grpc-java adapter
+ * holds it, and abortguard's adapters in other artifacts (Armeria, grpc-okhttp) reach it through
+ * {@link #of}. Internal: not an API, may change in any release.
  */
 public final class GuardParts {
   private static Function<AbortGuard, GuardParts> access;

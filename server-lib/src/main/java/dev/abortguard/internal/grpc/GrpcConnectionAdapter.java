@@ -51,7 +51,7 @@ final class GrpcConnectionAdapter {
     this.handlerPlace = new HandlerPlace(channel, handler);
     this.transportGuard = transportGuard;
     this.guard = new ConnectionGuard(channel.eventLoop(), System::nanoTime, handler, handlerPlace,
-        transportGuard.config, transportGuard.budget, transportGuard.metrics);
+        transportGuard.parts.config(), transportGuard.parts.budget(), transportGuard.parts.metrics());
     this.callKey = handler.connection().newKey();
     this.checkedKey = handler.connection().newKey();
   }
@@ -59,7 +59,7 @@ final class GrpcConnectionAdapter {
   /** Starts watching {@code handler}, grpc-java's handler for {@code channel}. Call on the event loop. */
   static void attach(Channel channel, Http2ConnectionHandler handler, TransportGuard transportGuard) {
     GrpcConnectionAdapter adapter = new GrpcConnectionAdapter(channel, handler, transportGuard);
-    Runnable beforeFirstEarlyClose = transportGuard.config.reset() == ResetPolicy.IMMEDIATE
+    Runnable beforeFirstEarlyClose = transportGuard.parts.config().reset() == ResetPolicy.IMMEDIATE
         ? () -> adapter.handlerPlace.addFlushHook(adapter.guard)
         : () -> { };
     Http2Connection connection = handler.connection();
@@ -90,7 +90,7 @@ final class GrpcConnectionAdapter {
       if (stream.state() == Http2Stream.State.HALF_CLOSED_LOCAL) {
         CallRecord record = stream.getProperty(callKey);
         if (record != null) {
-          record.onEarlyClose(transportGuard.config.reset() == ResetPolicy.DEFERRED);
+          record.onEarlyClose(transportGuard.parts.config().reset() == ResetPolicy.DEFERRED);
         }
       }
     }
