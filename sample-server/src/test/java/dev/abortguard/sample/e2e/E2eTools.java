@@ -43,22 +43,14 @@ public final class E2eTools {
       missing.add("the grpc and h2 modules for " + PYTHON);
     }
     if (!missing.isEmpty()) {
-      String message = "end-to-end proxy tests need " + String.join(", ", missing) + ": " + INSTALL_HINT;
-      if ("true".equalsIgnoreCase(System.getenv("CI"))) {
-        fail(message + " (CI=true: failing instead of skipping)");
-      }
-      Assumptions.abort(message);
+      skipOrFail("end-to-end proxy tests need " + String.join(", ", missing) + ": " + INSTALL_HINT);
     }
   }
 
   /** Skips (or, with {@code CI=true}, fails) the calling test unless nghttpx exists. */
   static void requireNghttpx() {
     if (executable("nghttpx") == null) {
-      String message = "the never-closing-proxy tests need nghttpx: apt-get install nghttp2-proxy";
-      if ("true".equalsIgnoreCase(System.getenv("CI"))) {
-        fail(message + " (CI=true: failing instead of skipping)");
-      }
-      Assumptions.abort(message);
+      skipOrFail("the never-closing-proxy tests need nghttpx: apt-get install nghttp2-proxy");
     }
   }
 
@@ -83,12 +75,16 @@ public final class E2eTools {
   /** Skips (or, with {@code CI=true}, fails) the calling test unless haproxy exists; for tests that need no Python. */
   public static void requireHaproxy() {
     if (haproxy() == null) {
-      String message = "the proxy tests need haproxy (not on PATH, /usr/sbin or /usr/local/sbin): apt-get install haproxy";
-      if ("true".equalsIgnoreCase(System.getenv("CI"))) {
-        fail(message + " (CI=true: failing instead of skipping)");
-      }
-      Assumptions.abort(message);
+      skipOrFail("the proxy tests need haproxy (not on PATH, /usr/sbin or /usr/local/sbin): apt-get install haproxy");
     }
+  }
+
+  /** A tool is missing: skips the calling test, or fails it when {@code CI=true}, where every tool must be there. */
+  private static void skipOrFail(String message) {
+    if ("true".equalsIgnoreCase(System.getenv("CI"))) {
+      fail(message + " (CI=true: failing instead of skipping)");
+    }
+    Assumptions.abort(message);
   }
 
   /**

@@ -39,6 +39,8 @@ class NeverClosingProxyIT {
   static final String LIMIT = "100";
   static final String GRACE = "60s";
   static final Duration DRAIN_TIMEOUT = Duration.ofSeconds(10);
+  static final String STREAM_LIMIT = "grpc_server_streams_released_total{cause=\"stream_limit\"}";
+  static final String GRACE_EXPIRED = "grpc_server_streams_released_total{cause=\"grace_expired\"}";
 
   private CoreClient client;
   private Path dir;
@@ -69,11 +71,11 @@ class NeverClosingProxyIT {
     double ratio = deferred.callsPerSecond() / immediate.callsPerSecond();
     table.add(String.format("%-11s deferred: %s (%.0f calls/s, stream_limit %.0f); immediate: %s (%.0f calls/s);"
             + " deferred/immediate %.2f", transport, deferred.result.messages(), deferred.callsPerSecond(),
-        deferred.streamLimitReleases, immediate.result.messages(), immediate.callsPerSecond(), ratio));
+        deferred.streamLimitReleases(), immediate.result.messages(), immediate.callsPerSecond(), ratio));
 
     assertEquals(CALLS, deferred.result.count("PERMISSION_DENIED"),
         transport + " deferred: " + deferred.result + "\nguard metrics:\n" + deferred.scrape.guardLines());
-    assertTrue(deferred.streamLimitReleases > 0,
+    assertTrue(deferred.streamLimitReleases() > 0,
         "nghttpx held more streams than the limit; the guard must have freed slots: " + deferred.scrape.guardLines());
     assertEquals(WARM_UP_CALLS + CALLS,
         deferred.scrape.sum("grpc_server_streams_released_total") + deferred.scrape.value(PolicyMatrix.LINGERING),
@@ -102,11 +104,9 @@ class NeverClosingProxyIT {
       Scrape drained = awaitNoneLingering(server);
       assertEquals(0.0, drained.value(PolicyMatrix.LINGERING),
           "still lingering " + DRAIN_TIMEOUT + " after nghttpx stopped:\n" + drained.guardLines());
-      return new Cell(result, scrape, scrape.value("grpc_server_streams_released_total{cause=\"stream_limit\"}"));
+      return new Cell(result, scrape);
     }
   }
-
-  private static final String GRACE_EXPIRED = "grpc_server_streams_released_total{cause=\"grace_expired\"}";
 
   private static Scrape awaitNoneLingering(SampleServerProcess server) throws Exception {
     long deadline = System.nanoTime() + DRAIN_TIMEOUT.toNanos();
@@ -118,7 +118,11 @@ class NeverClosingProxyIT {
     return scrape;
   }
 
-  record Cell(Result result, Scrape scrape, double streamLimitReleases) {
+  record Cell(Result result, Scrape scrape) {
+    double streamLimitReleases() {
+      return scrape.value(STREAM_LIMIT);
+    }
+
     double callsPerSecond() {
       return result.calls() / result.elapsedSeconds();
     }
