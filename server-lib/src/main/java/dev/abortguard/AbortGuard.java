@@ -1,6 +1,6 @@
 package dev.abortguard;
 
-import dev.abortguard.core.LingeringBudget;
+import dev.abortguard.internal.core.LingeringBudget;
 import dev.abortguard.internal.GuardParts;
 import dev.abortguard.internal.grpc.AbortInterceptor;
 import dev.abortguard.internal.grpc.CallLayer;
@@ -53,11 +53,6 @@ import java.util.logging.Logger;
 public final class AbortGuard {
   private static final Logger logger = Logger.getLogger(AbortGuard.class.getName());
 
-  static {
-    // For abortguard's adapters in other artifacts (Armeria); not an API.
-    GuardParts.setAccess(guard -> guard.parts);
-  }
-
   private final AbortGuardConfig config;
   private final GuardMetrics metrics;
   private final LingeringBudget budget;
@@ -71,6 +66,8 @@ public final class AbortGuard {
     this.metrics = metrics;
     this.budget = new LingeringBudget(config.lingeringMaxTotal());
     this.parts = new GuardParts(config, budget, metrics);
+    // For abortguard's adapters in other artifacts (Armeria, grpc-okhttp); not an API.
+    GuardParts.register(this, parts);
     this.transportGuard = new TransportGuard(this, parts);
     this.interceptor = config.enabled()
         ? new AbortInterceptor(new CallLayer(config, metrics))

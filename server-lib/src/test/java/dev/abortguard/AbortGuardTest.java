@@ -142,7 +142,7 @@ class AbortGuardTest implements GuardMeters {
       int stream = abortedCall(client, ABORT);
       assertEquals(NO_ERROR, client.awaitFrame(rstOn(stream), WAIT).errorCode(), client.describeFrames());
       assertEquals(1, abortsReaching(1, "peer", "streaming"), client.describeFrames());
-      assertEquals(1, released(dev.abortguard.core.ReleaseCause.IMMEDIATE, 1));
+      assertEquals(1, released(dev.abortguard.internal.core.ReleaseCause.IMMEDIATE, 1));
     }
     assertEquals(List.of(), errors());
   }

@@ -2,7 +2,7 @@ package dev.abortguard.armeria;
 
 import com.linecorp.armeria.common.HttpRequest;
 import dev.abortguard.ResetPolicy;
-import dev.abortguard.core.ReleaseCause;
+import dev.abortguard.internal.core.ReleaseCause;
 import dev.abortguard.internal.GuardParts;
 import dev.abortguard.internal.netty.ConnectionGuard;
 import dev.abortguard.internal.netty.HandlerPlace;

@@ -18,7 +18,7 @@ import com.linecorp.armeria.server.Server;
 import com.linecorp.armeria.server.ServerBuilder;
 import dev.abortguard.AbortGuard;
 import dev.abortguard.ResetPolicy;
-import dev.abortguard.core.ReleaseCause;
+import dev.abortguard.internal.core.ReleaseCause;
 import dev.abortguard.testing.EarlyCloseExpectations;
 import dev.abortguard.testing.EarlyCloseExpectations.Peer;
 import dev.abortguard.testing.LeakDetectionExtension;

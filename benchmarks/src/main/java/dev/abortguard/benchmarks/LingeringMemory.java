@@ -1,8 +1,8 @@
 package dev.abortguard.benchmarks;
 
 import dev.abortguard.ResetPolicy;
-import dev.abortguard.core.EarlyCloseTracker;
-import dev.abortguard.core.LingeringBudget;
+import dev.abortguard.internal.core.EarlyCloseTracker;
+import dev.abortguard.internal.core.LingeringBudget;
 import java.io.IOException;
 import java.lang.management.ManagementFactory;
 import java.lang.management.MemoryMXBean;

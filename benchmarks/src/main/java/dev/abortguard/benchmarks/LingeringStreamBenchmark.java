@@ -1,9 +1,9 @@
 package dev.abortguard.benchmarks;
 
 import dev.abortguard.ResetPolicy;
-import dev.abortguard.core.EarlyCloseTracker;
-import dev.abortguard.core.LingeringBudget;
-import dev.abortguard.core.Release;
+import dev.abortguard.internal.core.EarlyCloseTracker;
+import dev.abortguard.internal.core.LingeringBudget;
+import dev.abortguard.internal.core.Release;
 import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;

@@ -4,9 +4,9 @@ import static dev.abortguard.okhttp.Http2Frames.NO_ERROR;
 import static dev.abortguard.okhttp.Http2Frames.STREAM_CLOSED;
 
 import dev.abortguard.ResetPolicy;
-import dev.abortguard.core.EarlyCloseTracker;
-import dev.abortguard.core.Release;
-import dev.abortguard.core.ReleaseCause;
+import dev.abortguard.internal.core.EarlyCloseTracker;
+import dev.abortguard.internal.core.Release;
+import dev.abortguard.internal.core.ReleaseCause;
 import dev.abortguard.internal.GuardParts;
 import dev.abortguard.internal.metrics.GuardMetrics;
 import java.util.ArrayList;

@@ -18,7 +18,7 @@ import static dev.abortguard.okhttp.Http2Frames.streamId;
 import static dev.abortguard.okhttp.Http2Frames.type;
 
 import dev.abortguard.okhttp.OkHttpConnectionGuard.Injections;
-import dev.abortguard.core.Release;
+import dev.abortguard.internal.core.Release;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.util.Arrays;

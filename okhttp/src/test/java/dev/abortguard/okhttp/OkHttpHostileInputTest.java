@@ -8,7 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import dev.abortguard.ResetPolicy;
-import dev.abortguard.core.ReleaseCause;
+import dev.abortguard.internal.core.ReleaseCause;
 import dev.abortguard.testing.Await;
 import dev.abortguard.testing.RawHttp2Client;
 import dev.abortguard.testing.RawHttp2Client.Frame;

@@ -7,7 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import dev.abortguard.ResetPolicy;
-import dev.abortguard.core.ReleaseCause;
+import dev.abortguard.internal.core.ReleaseCause;
 import dev.abortguard.testing.Await;
 import dev.abortguard.testing.EarlyCloseExpectations;
 import dev.abortguard.testing.EarlyCloseExpectations.Peer;

@@ -1,20 +1,24 @@
 package dev.abortguard.internal;
 
-import dev.abortguard.AbortGuard;
 import dev.abortguard.AbortGuardConfig;
-import dev.abortguard.core.LingeringBudget;
+import dev.abortguard.internal.core.LingeringBudget;
 import dev.abortguard.internal.metrics.GuardMetrics;
+import java.util.Collections;
+import java.util.Map;
 import java.util.Objects;
-import java.util.function.Function;
+import java.util.WeakHashMap;
 
 /**
- * What an {@link AbortGuard} shares with the HTTP/2 adapters it serves: its settings, its bound on
- * lingering streams across connections and its meters. One per guard: its own grpc-java adapter
- * holds it, and abortguard's adapters in other artifacts (Armeria, grpc-okhttp) reach it through
- * {@link #of}. Internal: not an API, may change in any release.
+ * What a guard shares with the HTTP/2 adapters it serves: its settings, its bound on lingering
+ * streams across connections and its meters. One per guard: the guard makes it and {@linkplain
+ * #register registers} it; its own grpc-java adapter holds it, and abortguard's adapters in other
+ * artifacts (Armeria, grpc-okhttp) look it up with {@link #of}. Nothing here refers back to the
+ * guard's class, so the API depends on this package and never the other way round.
  */
+@Internal
 public final class GuardParts {
-  private static Function<AbortGuard, GuardParts> access;
+  /** Each live guard's parts, by identity (guards do not override equals); a dropped guard goes. */
+  private static final Map<Object, GuardParts> REGISTERED = Collections.synchronizedMap(new WeakHashMap<>());
 
   private final AbortGuardConfig config;
   private final LingeringBudget budget;
@@ -27,29 +31,25 @@ public final class GuardParts {
     this.metrics = Objects.requireNonNull(metrics, "metrics");
   }
 
+  /** Called once per guard, by the guard as it is built: {@code guard}'s parts are {@code parts}. */
+  public static void register(Object guard, GuardParts parts) {
+    if (REGISTERED.putIfAbsent(Objects.requireNonNull(guard, "guard"), parts) != null) {
+      throw new IllegalStateException("a guard registers its parts once");
+    }
+  }
+
   /**
-   * Called once, by {@link AbortGuard}'s class initialiser: how to reach a guard's parts.
+   * {@code guard}'s parts.
    *
-   * @throws IllegalStateException if called again
+   * @throws IllegalArgumentException if {@code guard} registered none (not an {@code AbortGuard})
    */
-  public static synchronized void setAccess(Function<AbortGuard, GuardParts> access) {
-    if (GuardParts.access != null) {
-      throw new IllegalStateException("GuardParts access is set once, by AbortGuard");
+  public static GuardParts of(Object guard) {
+    GuardParts parts = REGISTERED.get(Objects.requireNonNull(guard, "guard"));
+    if (parts == null) {
+      throw new IllegalArgumentException("not an AbortGuard: " + guard.getClass().getName());
     }
-    GuardParts.access = Objects.requireNonNull(access, "access");
+    return parts;
   }
-
-  /** {@code guard}'s parts. */
-  public static GuardParts of(AbortGuard guard) {
-    Objects.requireNonNull(guard, "guard");
-    Function<AbortGuard, GuardParts> reader;
-    synchronized (GuardParts.class) {
-      // Set by AbortGuard's class initialiser, which has run: guard is an instance.
-      reader = access;
-    }
-    return reader.apply(guard);
-  }
-
   /** The guard's effective settings. */
   public AbortGuardConfig config() {
     return config;

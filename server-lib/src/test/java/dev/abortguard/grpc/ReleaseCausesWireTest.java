@@ -9,7 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.abortguard.ResetPolicy;
-import dev.abortguard.core.ReleaseCause;
+import dev.abortguard.internal.core.ReleaseCause;
 import dev.abortguard.testing.Await;
 import dev.abortguard.testing.LeakDetectionExtension;
 import dev.abortguard.testing.RawHttp2Client;

@@ -15,7 +15,7 @@ import static dev.abortguard.testing.RawHttp2Client.SETTINGS;
 import static dev.abortguard.testing.RawHttp2Client.WINDOW_UPDATE;
 
 import dev.abortguard.ResetPolicy;
-import dev.abortguard.core.ReleaseCause;
+import dev.abortguard.internal.core.ReleaseCause;
 import dev.abortguard.testing.Await;
 import dev.abortguard.testing.RawHttp2Client;
 import dev.abortguard.testing.RawHttp2Client.Frame;

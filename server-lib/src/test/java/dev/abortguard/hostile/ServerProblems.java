@@ -204,7 +204,7 @@ final class ServerProblems implements AutoCloseable {
   /** The library's main classes (the tests live in {@code dev.abortguard} packages too). */
   static boolean isMainGuardClass(String className) {
     return className.startsWith("dev.abortguard.internal.")
-        || className.startsWith("dev.abortguard.core.")
+        || className.startsWith("dev.abortguard.internal.core.")
         || className.startsWith("dev.abortguard.AbortGuard")
         || className.startsWith("dev.abortguard.ResetPolicy");
   }

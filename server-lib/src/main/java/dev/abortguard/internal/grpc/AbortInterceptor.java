@@ -1,5 +1,6 @@
 package dev.abortguard.internal.grpc;
 
+import dev.abortguard.internal.Internal;
 import io.grpc.ForwardingServerCall.SimpleForwardingServerCall;
 import io.grpc.ForwardingServerCallListener.SimpleForwardingServerCallListener;
 import io.grpc.Metadata;
@@ -14,6 +15,7 @@ import io.grpc.Status;
  * guard's interceptors on a call acts; the others pass through, so adding it twice changes
  * nothing. On a server without the call layer it counts aborts itself.
  */
+@Internal
 public final class AbortInterceptor implements ServerInterceptor {
   private final CallLayer layer;
 

@@ -1,5 +1,6 @@
 package dev.abortguard.internal.grpc;
 
+import dev.abortguard.internal.Internal;
 import dev.abortguard.AbortGuardConfig;
 import dev.abortguard.internal.metrics.GuardMetrics;
 import dev.abortguard.internal.metrics.GuardMetrics.Problem;
@@ -16,6 +17,7 @@ import java.util.logging.Logger;
  * CallRecord}, and a transport check that says so loudly when the server's connections do not
  * carry the HTTP/2 adapter. One per server, so each server reports only what it did.
  */
+@Internal
 public final class CallLayer extends ServerStreamTracer.Factory {
   private static final Logger logger = Logger.getLogger("dev.abortguard");
 

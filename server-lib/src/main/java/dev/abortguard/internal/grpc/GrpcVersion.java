@@ -1,5 +1,6 @@
 package dev.abortguard.internal.grpc;
 
+import dev.abortguard.internal.Internal;
 import io.grpc.internal.GrpcUtil;
 
 /**
@@ -7,6 +8,7 @@ import io.grpc.internal.GrpcUtil;
  * wire tests against (see the README's compatibility table). Older releases fail at install time,
  * naming the version found, rather than misbehaving on the wire.
  */
+@Internal
 public final class GrpcVersion {
   static final String OLDEST = "1.64";
   private static final int OLDEST_MAJOR = 1;

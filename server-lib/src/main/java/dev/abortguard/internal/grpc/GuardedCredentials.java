@@ -1,5 +1,6 @@
 package dev.abortguard.internal.grpc;
 
+import dev.abortguard.internal.Internal;
 import io.grpc.ServerCredentials;
 import io.grpc.netty.InternalNettyServerCredentials;
 import io.grpc.netty.InternalProtocolNegotiator;
@@ -11,6 +12,7 @@ import java.util.WeakHashMap;
  * Puts the guard's HTTP/2 adapter into grpc-netty servers through grpc-java's credentials API.
  * With {@link GuardedServerFactory}, the only use of grpc-netty's {@code Internal*} API.
  */
+@Internal
 public final class GuardedCredentials {
   /**
    * Credentials some guard made, and which guard: grpc-netty hides a credentials' negotiator

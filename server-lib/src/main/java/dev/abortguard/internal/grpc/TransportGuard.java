@@ -1,5 +1,6 @@
 package dev.abortguard.internal.grpc;
 
+import dev.abortguard.internal.Internal;
 import dev.abortguard.internal.GuardParts;
 import dev.abortguard.internal.metrics.GuardMetrics.Problem;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -9,6 +10,7 @@ import java.util.logging.Logger;
  * What a guard's wrapped credentials share across their connections: the guard's parts (settings,
  * lingering budget, meters) and the one-time report that the call layer is missing.
  */
+@Internal
 public final class TransportGuard {
   private static final Logger logger = Logger.getLogger("dev.abortguard");
 

@@ -1,6 +1,7 @@
 package dev.abortguard.internal.metrics;
 
-import dev.abortguard.core.ReleaseCause;
+import dev.abortguard.internal.Internal;
+import dev.abortguard.internal.core.ReleaseCause;
 import io.grpc.MethodDescriptor;
 import io.grpc.Status;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -11,6 +12,7 @@ import io.micrometer.core.instrument.MeterRegistry;
  * {@link #micrometer} binds to Micrometer. Called from event loops and call executors: must not
  * block.
  */
+@Internal
 public interface GuardMetrics {
   /** Records nothing. */
   GuardMetrics NONE = new GuardMetrics() {

@@ -1,6 +1,6 @@
 package dev.abortguard.internal.metrics;
 
-import dev.abortguard.core.ReleaseCause;
+import dev.abortguard.internal.core.ReleaseCause;
 import io.grpc.MethodDescriptor;
 import io.grpc.Status;
 import io.micrometer.core.instrument.Counter;

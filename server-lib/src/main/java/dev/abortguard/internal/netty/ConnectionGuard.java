@@ -1,11 +1,12 @@
 package dev.abortguard.internal.netty;
 
+import dev.abortguard.internal.Internal;
 import dev.abortguard.AbortGuardConfig;
 import dev.abortguard.ResetPolicy;
-import dev.abortguard.core.EarlyCloseTracker;
-import dev.abortguard.core.LingeringBudget;
-import dev.abortguard.core.Release;
-import dev.abortguard.core.ReleaseCause;
+import dev.abortguard.internal.core.EarlyCloseTracker;
+import dev.abortguard.internal.core.LingeringBudget;
+import dev.abortguard.internal.core.Release;
+import dev.abortguard.internal.core.ReleaseCause;
 import dev.abortguard.internal.metrics.GuardMetrics;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandlerContext;
@@ -35,6 +36,7 @@ import java.util.function.Supplier;
  * (a proxy that never ends upstream streams, such as nghttpx, would otherwise queue new calls
  * behind the grace).
  */
+@Internal
 public final class ConnectionGuard {
   private final EventExecutor executor;
   /** The executor's clock: what its timers measure delays with (System.nanoTime on event loops). */

@@ -1,7 +1,8 @@
 package dev.abortguard.internal.netty;
 
+import dev.abortguard.internal.Internal;
 import dev.abortguard.AbortGuardConfig;
-import dev.abortguard.core.LingeringBudget;
+import dev.abortguard.internal.core.LingeringBudget;
 import dev.abortguard.internal.metrics.GuardMetrics;
 import io.netty.channel.ChannelDuplexHandler;
 import io.netty.channel.ChannelHandlerContext;
@@ -29,6 +30,7 @@ import java.util.function.LongSupplier;
  * connection's flow-control window does not leak, request trailers taken as the peer's end, a
  * stream error answered with RST_STREAM as the child would have.
  */
+@Internal
 public final class EarlyCloseFrameHandler extends ChannelDuplexHandler {
   private final AbortGuardConfig config;
   private final LingeringBudget budget;

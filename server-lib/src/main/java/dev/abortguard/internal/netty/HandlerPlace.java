@@ -1,5 +1,6 @@
 package dev.abortguard.internal.netty;
 
+import dev.abortguard.internal.Internal;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
@@ -11,6 +12,7 @@ import java.util.function.Supplier;
  * {@code immediate} policy's flush hook goes: directly below that handler, so that a reset leaves
  * in the flush that carries the trailers, before TLS or any flush consolidation below.
  */
+@Internal
 public final class HandlerPlace implements Supplier<ChannelHandlerContext> {
   private static final String FLUSH_HOOK_NAME = "abortguard-reset-before-flush";
 

@@ -1,5 +1,6 @@
 package dev.abortguard.internal.netty;
 
+import dev.abortguard.internal.Internal;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelOutboundHandlerAdapter;
 
@@ -8,6 +9,7 @@ import io.netty.channel.ChannelOutboundHandlerAdapter;
  * before letting a flush through, so that an {@code immediate} RST_STREAM leaves in the same
  * flush as the trailers that caused it.
  */
+@Internal
 public final class ResetBeforeFlushHandler extends ChannelOutboundHandlerAdapter {
   private final ConnectionGuard guard;
 

@@ -1,6 +1,7 @@
 package dev.abortguard.internal.netty;
 
-import dev.abortguard.core.ReleaseCause;
+import dev.abortguard.internal.Internal;
+import dev.abortguard.internal.core.ReleaseCause;
 import io.netty.buffer.ByteBuf;
 import io.netty.handler.codec.http2.Http2ConnectionAdapter;
 import io.netty.handler.codec.http2.Http2Error;
@@ -12,6 +13,7 @@ import java.nio.charset.StandardCharsets;
  * ending a stream the peer still has open, streams closing, and GOAWAY going out. Peer resets are
  * not visible here; each adapter reports those from the frame it reads.
  */
+@Internal
 public final class StreamStateListener extends Http2ConnectionAdapter {
   /** The debug data grpc-java's GOAWAY carries when the application shuts the server down. */
   private static final String GRPC_SHUTDOWN = "app_requested";

@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.abortguard.core.ReleaseCause;
+import dev.abortguard.internal.core.ReleaseCause;
 import dev.abortguard.internal.metrics.GuardMetrics.Mitigation;
 import dev.abortguard.internal.metrics.GuardMetrics.Peer;
 import dev.abortguard.internal.metrics.GuardMetrics.Response;

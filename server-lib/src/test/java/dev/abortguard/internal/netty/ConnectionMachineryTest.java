@@ -8,7 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.abortguard.ResetPolicy;
-import dev.abortguard.core.ReleaseCause;
+import dev.abortguard.internal.core.ReleaseCause;
 import dev.abortguard.internal.netty.EmbeddedHttp2Connection.Frame;
 import dev.abortguard.testing.LeakDetectionExtension;
 import io.netty.buffer.ByteBuf;

@@ -1,5 +1,6 @@
-package dev.abortguard.core;
+package dev.abortguard.internal.core;
 
+import dev.abortguard.internal.Internal;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
@@ -7,6 +8,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  * ({@code abortguard.lingering.maxTotal}): one counter shared by all of its trackers, O(1) and
  * thread-safe.
  */
+@Internal
 public final class LingeringBudget {
   private final int max;
   private final AtomicInteger used = new AtomicInteger();

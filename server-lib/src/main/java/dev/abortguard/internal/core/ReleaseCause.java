@@ -1,8 +1,10 @@
-package dev.abortguard.core;
+package dev.abortguard.internal.core;
 
+import dev.abortguard.internal.Internal;
 import java.util.Locale;
 
 /** Why a lingering stream stopped lingering: the {@code cause} tag of {@code grpc.server.streams.released}. */
+@Internal
 public enum ReleaseCause {
   /** The peer ended its side (END_STREAM, request trailers included): the stream closed normally. */
   PEER_END_STREAM,

@@ -1,4 +1,4 @@
-package dev.abortguard.core;
+package dev.abortguard.internal.core;
 
 /**
  * Drives an {@link EarlyCloseTracker} the way an adapter does: after each event it drains the

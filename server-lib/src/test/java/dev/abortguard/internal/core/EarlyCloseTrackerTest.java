@@ -1,4 +1,4 @@
-package dev.abortguard.core;
+package dev.abortguard.internal.core;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;

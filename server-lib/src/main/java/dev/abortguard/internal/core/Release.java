@@ -1,6 +1,9 @@
-package dev.abortguard.core;
+package dev.abortguard.internal.core;
+
+import dev.abortguard.internal.Internal;
 
 /** A tracker's decision: {@code streamId} stops lingering, for {@code cause}, after {@code lingeredNanos}. */
+@Internal
 public final class Release {
   private final int streamId;
   private final ReleaseCause cause;

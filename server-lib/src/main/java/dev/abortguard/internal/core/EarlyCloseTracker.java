@@ -1,5 +1,6 @@
-package dev.abortguard.core;
+package dev.abortguard.internal.core;
 
+import dev.abortguard.internal.Internal;
 import dev.abortguard.ResetPolicy;
 import java.util.ArrayDeque;
 import java.util.Iterator;
@@ -19,6 +20,7 @@ import java.util.Objects;
  * #nanosUntilNextDeadline} has passed: one timer per connection, not one per stream. Not
  * thread-safe: use it from the connection's thread only.
  */
+@Internal
 public final class EarlyCloseTracker {
   /** What {@link #nanosUntilNextDeadline} answers when no stream waits for its grace to run out. */
   public static final long NO_DEADLINE = -1;

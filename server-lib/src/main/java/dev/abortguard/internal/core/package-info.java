@@ -1,0 +1,10 @@
+/**
+ * The tracker: pure, transport-neutral decisions about early-closed streams.
+ *
+ * <p><b>Not API.</b> Public only so that abortguard's other artifacts can use it: it may change or
+ * go in any release, and is left out of the javadoc. Use {@link dev.abortguard.AbortGuard}.
+ */
+@Internal
+package dev.abortguard.internal.core;
+
+import dev.abortguard.internal.Internal;

@@ -1,0 +1,10 @@
+/**
+ * Where the guard records: the meters.
+ *
+ * <p><b>Not API.</b> Public only so that abortguard's other artifacts can use it: it may change or
+ * go in any release, and is left out of the javadoc. Use {@link dev.abortguard.AbortGuard}.
+ */
+@Internal
+package dev.abortguard.internal.metrics;
+
+import dev.abortguard.internal.Internal;

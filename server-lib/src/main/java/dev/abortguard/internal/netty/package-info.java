@@ -1,0 +1,10 @@
+/**
+ * The Netty HTTP/2 adapters: grpc-netty, Http2FrameCodec servers and Armeria.
+ *
+ * <p><b>Not API.</b> Public only so that abortguard's other artifacts can use it: it may change or
+ * go in any release, and is left out of the javadoc. Use {@link dev.abortguard.AbortGuard}.
+ */
+@Internal
+package dev.abortguard.internal.netty;
+
+import dev.abortguard.internal.Internal;
