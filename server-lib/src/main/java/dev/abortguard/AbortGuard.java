@@ -181,7 +181,7 @@ public final class AbortGuard {
     if (!config.enabled()) {
       return new SelfRemovingHandler();
     }
-    return new EarlyCloseFrameHandler(config, budget, metrics);
+    return new EarlyCloseFrameHandler(parts);
   }
 
   /** What a disabled guard puts in a pipeline: it takes itself out again. */

@@ -266,7 +266,7 @@ class AbortGuardConfigTest {
      * BUG (src/main, AbortGuardConfig.parseDuration): the pattern allows up to 12 digits, so e.g.
      * {@code 3000000h} (about 342 years) is accepted, but {@code resetGrace().toNanos()} overflows
      * a long past about 292 years and throws {@link ArithmeticException} from {@code
-     * ConnectionGuard}'s constructor on every new connection, instead of failing fast when the
+     * ConnectionDriver}'s constructor on every new connection, instead of failing fast when the
      * guard is created. Correct: either reject it with an {@link IllegalArgumentException} naming
      * the property, or accept only what the tracker can use (e.g. clamp).
      */

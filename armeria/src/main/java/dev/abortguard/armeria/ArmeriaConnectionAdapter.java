@@ -1,10 +1,10 @@
 package dev.abortguard.armeria;
 
 import com.linecorp.armeria.common.HttpRequest;
-import dev.abortguard.ResetPolicy;
 import dev.abortguard.internal.core.ReleaseCause;
 import dev.abortguard.internal.GuardParts;
-import dev.abortguard.internal.netty.ConnectionGuard;
+import dev.abortguard.internal.core.ConnectionDriver;
+import dev.abortguard.internal.netty.NettyConnectionPort;
 import dev.abortguard.internal.netty.HandlerPlace;
 import dev.abortguard.internal.netty.StreamStateListener;
 import io.netty.buffer.ByteBuf;
@@ -23,8 +23,8 @@ import io.netty.handler.codec.http2.Http2Stream;
 import java.util.function.BooleanSupplier;
 
 /**
- * Attaches a {@link ConnectionGuard} to one Armeria HTTP/2 connection: the handler's stream events
- * drive the guard and the guard's resets go out through the handler; Armeria's own reset of an
+ * Attaches a {@link ConnectionDriver} to one Armeria HTTP/2 connection: the handler's stream events
+ * drive it and the guard's resets go out through the handler; Armeria's own reset of an
  * early-closed stream is withheld ({@link EarlyCloseResetFilter}); and the peer's frames on a
  * stream whose request Armeria has finished are answered here, as Armeria would not: DATA is
  * consumed, so that the connection's flow-control window does not shrink while the stream lingers,
@@ -35,7 +35,7 @@ final class ArmeriaConnectionAdapter {
 
   private final Channel channel;
   private final Http2ConnectionHandler handler;
-  private final ConnectionGuard guard;
+  private final ConnectionDriver driver;
   /** The request Armeria made of a stream's HEADERS. */
   private final Http2Connection.PropertyKey requestKey;
   /** Marks streams the server ended while the peer had not. */
@@ -50,8 +50,8 @@ final class ArmeriaConnectionAdapter {
     this.channel = channel;
     this.handler = handler;
     this.handlerPlace = new HandlerPlace(channel, handler);
-    this.guard = new ConnectionGuard(channel.eventLoop(), System::nanoTime, handler, handlerPlace,
-        parts.config(), parts.budget(), parts.metrics());
+    this.driver = new ConnectionDriver(parts,
+        new NettyConnectionPort(channel.eventLoop(), System::nanoTime, handler, handlerPlace));
     this.requestKey = handler.connection().newKey();
     this.endedFirstKey = handler.connection().newKey();
     this.peerClosedKey = handler.connection().newKey();
@@ -64,22 +64,20 @@ final class ArmeriaConnectionAdapter {
   static void attach(
       Channel channel, Http2ConnectionHandler handler, GuardParts parts, BooleanSupplier serverStopping) {
     ArmeriaConnectionAdapter adapter = new ArmeriaConnectionAdapter(channel, handler, parts);
-    Runnable beforeFirstEarlyClose = parts.config().reset() == ResetPolicy.IMMEDIATE
-        ? () -> adapter.handlerPlace.addFlushHook(adapter.guard)
-        : () -> { };
     Http2Connection connection = handler.connection();
     // Ahead of the StreamStateListener: the first GOAWAY cause reported is the one that counts,
     // and a teardown must be reported before the closes it makes look like the peer's.
-    connection.addListener(new ServerStopGoAway(adapter.guard, serverStopping));
+    connection.addListener(new ServerStopGoAway(adapter.driver, serverStopping));
     connection.addListener(adapter.new Teardown());
-    connection.addListener(new StreamStateListener(adapter.guard, beforeFirstEarlyClose));
+    connection.addListener(new StreamStateListener(adapter.driver,
+        () -> adapter.handlerPlace.addFlushHook(adapter.driver), StreamStateListener.EarlyCloses.NONE));
     handler.encoder().lifecycleManager(new EarlyCloseResetFilter(handler));
     handler.decoder().frameListener(adapter.new PeerFrames(handler.decoder().frameListener()));
     ChannelHandlerContext handlerContext = adapter.handlerPlace.get();
     if (handlerContext != null) {
       channel.pipeline().addAfter(handlerContext.name(), REQUESTS_NAME, adapter.new RequestCapture());
     }
-    channel.closeFuture().addListener(f -> adapter.guard.connectionClosed());
+    channel.closeFuture().addListener(f -> adapter.driver.connectionClosed());
   }
 
   /**
@@ -124,7 +122,7 @@ final class ArmeriaConnectionAdapter {
     public void onStreamClosed(Http2Stream stream) {
       if (stream.getProperty(endedFirstKey) != null && stream.getProperty(peerClosedKey) == null
           && !stream.isResetSent()) {
-        guard.connectionClosed();
+        driver.connectionClosed();
       }
     }
   }
@@ -184,7 +182,7 @@ final class ArmeriaConnectionAdapter {
     public void onRstStreamRead(ChannelHandlerContext ctx, int streamId, long errorCode) throws Http2Exception {
       // Before the codec closes the stream, so that the release counts as a peer reset.
       peerClosing(handler.connection().stream(streamId), true);
-      guard.peerReset(streamId);
+      driver.peerReset(streamId);
       super.onRstStreamRead(ctx, streamId, errorCode);
     }
 
@@ -200,18 +198,18 @@ final class ArmeriaConnectionAdapter {
    * for a request context's own connection shutdown, and nothing when the server stops.
    */
   private static final class ServerStopGoAway extends Http2ConnectionAdapter {
-    private final ConnectionGuard guard;
+    private final ConnectionDriver driver;
     private final BooleanSupplier serverStopping;
 
-    ServerStopGoAway(ConnectionGuard guard, BooleanSupplier serverStopping) {
-      this.guard = guard;
+    ServerStopGoAway(ConnectionDriver driver, BooleanSupplier serverStopping) {
+      this.driver = driver;
       this.serverStopping = serverStopping;
     }
 
     @Override
     public void onGoAwaySent(int lastStreamId, long errorCode, ByteBuf debugData) {
       if (errorCode == Http2Error.NO_ERROR.code() && serverStopping.getAsBoolean()) {
-        guard.goAwaySent(ReleaseCause.SHUTDOWN);
+        driver.goAwaySent(ReleaseCause.SHUTDOWN);
       }
     }
   }

@@ -17,8 +17,7 @@ import static dev.abortguard.okhttp.Http2Frames.readInt;
 import static dev.abortguard.okhttp.Http2Frames.streamId;
 import static dev.abortguard.okhttp.Http2Frames.type;
 
-import dev.abortguard.okhttp.OkHttpConnectionGuard.Injections;
-import dev.abortguard.internal.core.Release;
+import dev.abortguard.okhttp.OkHttpConnectionPort.QueuedReset;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.util.Arrays;
@@ -216,11 +215,11 @@ final class OutboundFrames extends OutputStream {
       appendFrameHeader(4, WINDOW_UPDATE, 0);
       appendInt(next.windowCredit);
     }
-    for (Release release : next.resets) {
-      appendFrameHeader(4, RST_STREAM, release.streamId());
+    for (QueuedReset reset : next.resets) {
+      appendFrameHeader(4, RST_STREAM, reset.streamId);
       appendInt(NO_ERROR);
     }
-    injected = injected.isEmpty() ? next : merge(injected, next);
+    injected = injected.isEmpty() ? next : injected.plus(next);
   }
 
   private void writeOut() throws IOException {
@@ -234,17 +233,11 @@ final class OutboundFrames extends OutputStream {
     try {
       socket.write(out, 0, length);
     } catch (IOException e) {
-      guard.injected(written, false);
+      written.written(false);
       guard.closed();
       throw e;
     }
-    guard.injected(written, true);
-  }
-
-  private static Injections merge(Injections a, Injections b) {
-    java.util.List<Release> resets = new java.util.ArrayList<>(a.resets);
-    resets.addAll(b.resets);
-    return new Injections(a.windowCredit + b.windowCredit, resets);
+    written.written(true);
   }
 
   private void appendFrameHeader(int length, int frameType, int stream) {

@@ -18,7 +18,8 @@ import java.util.Objects;
  * the stream} asks for RST_STREAM(NO_ERROR)). The tracker never calls back into the adapter. Under
  * {@link ResetPolicy#DEFERRED} the adapter also calls {@link #expire} once {@link
  * #nanosUntilNextDeadline} has passed: one timer per connection, not one per stream. Not
- * thread-safe: use it from the connection's thread only.
+ * thread-safe: use it from the connection's thread only. Only {@link ConnectionDriver} makes and
+ * drives one.
  */
 @Internal
 public final class EarlyCloseTracker {
@@ -185,6 +186,23 @@ public final class EarlyCloseTracker {
   /** Streams lingering on this connection now. */
   public int lingeringCount() {
     return lingering.size();
+  }
+
+  /**
+   * Whether a reset this tracker decides at an early close should leave in the same flush as the
+   * trailers ({@link ResetPolicy#IMMEDIATE}); others go out with a flush of their own.
+   */
+  public boolean resetsWithTrailers() {
+    return policy == ResetPolicy.IMMEDIATE;
+  }
+
+  /**
+   * Whether the reset of {@code streamId} is withheld: it lingers under {@link
+   * ResetPolicy#DEFERRED}. Not so for a stream reset at once (a bound, a GOAWAY) or kept under
+   * {@link ResetPolicy#NEVER}, which withholds nothing stock servers would send.
+   */
+  public boolean isWithholding(int streamId) {
+    return policy == ResetPolicy.DEFERRED && isLingering(streamId);
   }
 
   /** Whether {@code streamId} is lingering. */

@@ -1,13 +1,12 @@
 package dev.abortguard.internal.grpc;
 
-import dev.abortguard.ResetPolicy;
-import dev.abortguard.internal.netty.ConnectionGuard;
+import dev.abortguard.internal.core.ConnectionDriver;
 import dev.abortguard.internal.netty.HandlerPlace;
+import dev.abortguard.internal.netty.NettyConnectionPort;
 import dev.abortguard.internal.netty.StreamStateListener;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.http2.Http2Connection;
-import io.netty.handler.codec.http2.Http2ConnectionAdapter;
 import io.netty.handler.codec.http2.Http2ConnectionHandler;
 import io.netty.handler.codec.http2.Http2Exception;
 import io.netty.handler.codec.http2.Http2FrameListenerDecorator;
@@ -17,8 +16,8 @@ import io.netty.util.AsciiString;
 import io.netty.util.concurrent.FastThreadLocal;
 
 /**
- * Attaches a {@link ConnectionGuard} to one grpc-java connection: its handler's stream events
- * drive the guard, and the guard's resets go out through that handler. It also tells each call's
+ * Attaches a {@link ConnectionDriver} to one grpc-java connection: its handler's stream events
+ * drive it, and the guard's resets go out through that handler. It also tells each call's
  * {@link CallRecord} what its stream did on the wire, and keeps peer frames that grpc-java cannot
  * take on a stream it has ended away from grpc-java.
  */
@@ -35,7 +34,7 @@ final class GrpcConnectionAdapter {
   private final Channel channel;
   private final Http2ConnectionHandler handler;
   private final TransportGuard transportGuard;
-  private final ConnectionGuard guard;
+  private final ConnectionDriver driver;
   private final Http2Connection.PropertyKey callKey;
   /** Marks streams already checked for a missing call layer. */
   private final Http2Connection.PropertyKey checkedKey;
@@ -50,8 +49,8 @@ final class GrpcConnectionAdapter {
     this.handler = handler;
     this.handlerPlace = new HandlerPlace(channel, handler);
     this.transportGuard = transportGuard;
-    this.guard = new ConnectionGuard(channel.eventLoop(), System::nanoTime, handler, handlerPlace,
-        transportGuard.parts.config(), transportGuard.parts.budget(), transportGuard.parts.metrics());
+    this.driver = new ConnectionDriver(transportGuard.parts,
+        new NettyConnectionPort(channel.eventLoop(), System::nanoTime, handler, handlerPlace));
     this.callKey = handler.connection().newKey();
     this.checkedKey = handler.connection().newKey();
   }
@@ -59,14 +58,11 @@ final class GrpcConnectionAdapter {
   /** Starts watching {@code handler}, grpc-java's handler for {@code channel}. Call on the event loop. */
   static void attach(Channel channel, Http2ConnectionHandler handler, TransportGuard transportGuard) {
     GrpcConnectionAdapter adapter = new GrpcConnectionAdapter(channel, handler, transportGuard);
-    Runnable beforeFirstEarlyClose = transportGuard.parts.config().reset() == ResetPolicy.IMMEDIATE
-        ? () -> adapter.handlerPlace.addFlushHook(adapter.guard)
-        : () -> { };
     Http2Connection connection = handler.connection();
-    connection.addListener(new StreamStateListener(adapter.guard, beforeFirstEarlyClose));
-    connection.addListener(adapter.new CallFacts());
+    connection.addListener(new StreamStateListener(adapter.driver,
+        () -> adapter.handlerPlace.addFlushHook(adapter.driver), adapter.new CallFacts()));
     handler.decoder().frameListener(adapter.new PeerFrames(handler.decoder().frameListener()));
-    channel.closeFuture().addListener(f -> adapter.guard.connectionClosed());
+    channel.closeFuture().addListener(f -> adapter.driver.connectionClosed());
   }
 
   /**
@@ -83,15 +79,13 @@ final class GrpcConnectionAdapter {
     }
   }
 
-  /** Tells a stream's call record that the server ended the stream while the peer had not. */
-  private final class CallFacts extends Http2ConnectionAdapter {
+  /** Tells a stream's call record that the server ended it early, and whether its reset is withheld. */
+  private final class CallFacts implements StreamStateListener.EarlyCloses {
     @Override
-    public void onStreamHalfClosed(Http2Stream stream) {
-      if (stream.state() == Http2Stream.State.HALF_CLOSED_LOCAL) {
-        CallRecord record = stream.getProperty(callKey);
-        if (record != null) {
-          record.onEarlyClose(transportGuard.parts.config().reset() == ResetPolicy.DEFERRED);
-        }
+    public void ended(Http2Stream stream, boolean resetWithheld) {
+      CallRecord record = stream.getProperty(callKey);
+      if (record != null) {
+        record.onEarlyClose(resetWithheld);
       }
     }
   }
@@ -131,7 +125,7 @@ final class GrpcConnectionAdapter {
     @Override
     public void onRstStreamRead(ChannelHandlerContext ctx, int streamId, long errorCode) throws Http2Exception {
       // Before the codec closes the stream, so that the release counts as a peer reset.
-      guard.peerReset(streamId);
+      driver.peerReset(streamId);
       super.onRstStreamRead(ctx, streamId, errorCode);
     }
 

@@ -1,9 +1,8 @@
 package dev.abortguard.internal.netty;
 
 import dev.abortguard.internal.Internal;
-import dev.abortguard.AbortGuardConfig;
-import dev.abortguard.internal.core.LingeringBudget;
-import dev.abortguard.internal.metrics.GuardMetrics;
+import dev.abortguard.internal.GuardParts;
+import dev.abortguard.internal.core.ConnectionDriver;
 import io.netty.channel.ChannelDuplexHandler;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelPromise;
@@ -32,27 +31,22 @@ import java.util.function.LongSupplier;
  */
 @Internal
 public final class EarlyCloseFrameHandler extends ChannelDuplexHandler {
-  private final AbortGuardConfig config;
-  private final LingeringBudget budget;
-  private final GuardMetrics metrics;
+  private final GuardParts parts;
   private final LongSupplier clock;
   private Http2Connection connection;
   /** Marks streams whose child channel is gone while the codec keeps them open. */
   private Http2Connection.PropertyKey orphaned;
-  private ConnectionGuard guard;
+  private ConnectionDriver driver;
   private boolean windowUpdatesWritten;
 
   /** A handler for one connection, timed by {@link System#nanoTime()} like Netty's event loops. */
-  public EarlyCloseFrameHandler(AbortGuardConfig config, LingeringBudget budget, GuardMetrics metrics) {
-    this(config, budget, metrics, System::nanoTime);
+  public EarlyCloseFrameHandler(GuardParts parts) {
+    this(parts, System::nanoTime);
   }
 
   /** A handler whose grace is measured on {@code clock}, the clock its event loop schedules by. */
-  public EarlyCloseFrameHandler(AbortGuardConfig config, LingeringBudget budget, GuardMetrics metrics,
-      LongSupplier clock) {
-    this.config = config;
-    this.budget = budget;
-    this.metrics = metrics;
+  public EarlyCloseFrameHandler(GuardParts parts, LongSupplier clock) {
+    this.parts = parts;
     this.clock = clock;
   }
 
@@ -69,9 +63,9 @@ public final class EarlyCloseFrameHandler extends ChannelDuplexHandler {
     orphaned = connection.newKey();
     // This handler is itself the flush hook: resets go through the codec just before a flush
     // passes on to it.
-    guard = new ConnectionGuard(ctx.executor(), clock, codec, () -> codecContext, config, budget, metrics);
-    connection.addListener(new StreamStateListener(guard, () -> { }));
-    ctx.channel().closeFuture().addListener(f -> guard.connectionClosed());
+    driver = new ConnectionDriver(parts, new NettyConnectionPort(ctx.executor(), clock, codec, () -> codecContext));
+    connection.addListener(new StreamStateListener(driver, () -> { }, StreamStateListener.EarlyCloses.NONE));
+    ctx.channel().closeFuture().addListener(f -> driver.connectionClosed());
   }
 
   @Override
@@ -85,7 +79,7 @@ public final class EarlyCloseFrameHandler extends ChannelDuplexHandler {
 
   @Override
   public void flush(ChannelHandlerContext ctx) throws Exception {
-    guard.writePendingResets();
+    driver.writePendingResets();
     super.flush(ctx);
   }
 
@@ -99,7 +93,7 @@ public final class EarlyCloseFrameHandler extends ChannelDuplexHandler {
     int streamId = frame.stream() == null ? 0 : frame.stream().id();
     if (msg instanceof Http2ResetFrame) {
       // The codec fires the frame before it closes the stream: this counts as a peer reset.
-      guard.peerReset(streamId);
+      driver.peerReset(streamId);
     }
     Http2Stream stream = streamId == 0 ? null : connection.stream(streamId);
     if (stream == null || stream.getProperty(orphaned) == null) {

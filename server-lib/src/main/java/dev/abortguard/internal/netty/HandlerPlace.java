@@ -1,6 +1,7 @@
 package dev.abortguard.internal.netty;
 
 import dev.abortguard.internal.Internal;
+import dev.abortguard.internal.core.ConnectionDriver;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
@@ -35,11 +36,11 @@ public final class HandlerPlace implements Supplier<ChannelHandlerContext> {
     return context;
   }
 
-  /** Puts {@code guard}'s flush hook directly below the handler, once. */
-  public void addFlushHook(ConnectionGuard guard) {
+  /** Puts {@code driver}'s flush hook directly below the handler, once, if the driver wants one. */
+  public void addFlushHook(ConnectionDriver driver) {
     ChannelHandlerContext ctx = get();
-    if (ctx != null && channel.pipeline().get(FLUSH_HOOK_NAME) == null) {
-      channel.pipeline().addBefore(ctx.name(), FLUSH_HOOK_NAME, new ResetBeforeFlushHandler(guard));
+    if (ctx != null && driver.resetsWithTrailers() && channel.pipeline().get(FLUSH_HOOK_NAME) == null) {
+      channel.pipeline().addBefore(ctx.name(), FLUSH_HOOK_NAME, new ResetBeforeFlushHandler(driver));
     }
   }
 }

@@ -1,6 +1,7 @@
 package dev.abortguard.internal.netty;
 
 import dev.abortguard.internal.Internal;
+import dev.abortguard.internal.core.ConnectionDriver;
 import dev.abortguard.internal.core.ReleaseCause;
 import io.netty.buffer.ByteBuf;
 import io.netty.handler.codec.http2.Http2ConnectionAdapter;
@@ -9,7 +10,7 @@ import io.netty.handler.codec.http2.Http2Stream;
 import java.nio.charset.StandardCharsets;
 
 /**
- * Reports an HTTP/2 connection's stream state changes to its {@link ConnectionGuard}: the server
+ * Reports an HTTP/2 connection's stream state changes to its {@link ConnectionDriver}: the server
  * ending a stream the peer still has open, streams closing, and GOAWAY going out. Peer resets are
  * not visible here; each adapter reports those from the frame it reads.
  */
@@ -18,22 +19,35 @@ public final class StreamStateListener extends Http2ConnectionAdapter {
   /** The debug data grpc-java's GOAWAY carries when the application shuts the server down. */
   private static final String GRPC_SHUTDOWN = "app_requested";
 
-  private final ConnectionGuard guard;
+  /** Told of each early close, after the driver: what the adapter's own records need to know. */
+  public interface EarlyCloses {
+    /** Nothing to tell. */
+    EarlyCloses NONE = (stream, resetWithheld) -> { };
+
+    /** The server ended {@code stream} while the peer had not; {@code resetWithheld} as the driver decided. */
+    void ended(Http2Stream stream, boolean resetWithheld);
+  }
+
+  private final ConnectionDriver driver;
   private final Runnable beforeFirstEarlyClose;
+  private final EarlyCloses earlyCloses;
   private boolean sawEarlyClose;
 
   /**
+   * Reports to {@code driver}, then tells {@code earlyCloses}.
+   *
    * @param beforeFirstEarlyClose run once, before the first early close is reported (adapters
-   *     that need a flush hook install it there)
+   *     whose handler needs a flush hook install it there)
    */
-  public StreamStateListener(ConnectionGuard guard, Runnable beforeFirstEarlyClose) {
-    this.guard = guard;
+  public StreamStateListener(ConnectionDriver driver, Runnable beforeFirstEarlyClose, EarlyCloses earlyCloses) {
+    this.driver = driver;
     this.beforeFirstEarlyClose = beforeFirstEarlyClose;
+    this.earlyCloses = earlyCloses;
   }
 
   @Override
   public void onStreamActive(Http2Stream stream) {
-    guard.peerOpened(); // a server opens no streams of its own
+    driver.peerOpened(); // a server opens no streams of its own
   }
 
   @Override
@@ -43,7 +57,7 @@ public final class StreamStateListener extends Http2ConnectionAdapter {
         sawEarlyClose = true;
         beforeFirstEarlyClose.run();
       }
-      guard.serverEnded(stream.id());
+      earlyCloses.ended(stream, driver.serverEnded(stream.id()));
     }
   }
 
@@ -52,15 +66,15 @@ public final class StreamStateListener extends Http2ConnectionAdapter {
     // The guard's own resets and peer resets were reported before the stream closed; a reset
     // sent here came from the server's own stack, anything else is the peer's END_STREAM.
     if (stream.isResetSent()) {
-      guard.serverReset(stream.id());
+      driver.serverReset(stream.id());
     } else {
-      guard.peerEnded(stream.id());
+      driver.peerEnded(stream.id());
     }
   }
 
   @Override
   public void onGoAwaySent(int lastStreamId, long errorCode, ByteBuf debugData) {
-    guard.goAwaySent(goAwayCause(errorCode, debugData));
+    driver.goAwaySent(goAwayCause(errorCode, debugData));
   }
 
   static ReleaseCause goAwayCause(long errorCode, ByteBuf debugData) {

@@ -33,7 +33,7 @@ import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.EnumSource;
 
 /**
- * The connection-level machinery ({@link ConnectionGuard}, {@link StreamStateListener}, {@link
+ * The connection-level machinery ({@link dev.abortguard.internal.core.ConnectionDriver}, {@link StreamStateListener}, {@link
  * EarlyCloseFrameHandler}) on an {@code EmbeddedChannel}: a server pipeline of {@code
  * Http2FrameCodec}, the guard's handler and {@code Http2MultiplexHandler} fed client frames, judged
  * by the frames it writes, the flush each one went out in, and the guard's meters. Time moves only
@@ -45,7 +45,7 @@ class ConnectionMachineryTest {
   static final Duration LONG_GRACE = Duration.ofSeconds(30);
 
   /**
-   * Why the tests that need the grace timer to fire are disabled. ConnectionGuard measures the
+   * Why the tests that need the grace timer to fire are disabled. The driver measures the
    * grace with System.nanoTime() but schedules its timer on the channel's executor; on an executor
    * with a clock of its own (EmbeddedChannel's, or any Netty 4.2 ticker) the timer fires, finds
    * nothing due by System.nanoTime() and re-arms, for ever. Enable them once the guard takes its

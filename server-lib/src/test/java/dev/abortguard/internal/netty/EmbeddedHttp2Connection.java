@@ -120,8 +120,7 @@ final class EmbeddedHttp2Connection implements GuardMeters {
         new WireRecorder(),
         codec,
         // The guard's handler, timed on the embedded loop's clock, which advanceTimeBy moves.
-        new EarlyCloseFrameHandler(guard.config(), new dev.abortguard.internal.core.LingeringBudget(guard.config().lingeringMaxTotal()),
-            dev.abortguard.internal.metrics.GuardMetrics.micrometer(registry), () -> loopNanos()),
+        new EarlyCloseFrameHandler(dev.abortguard.internal.GuardParts.of(guard), () -> loopNanos()),
         new Http2MultiplexHandler(new ChannelInitializer<Http2StreamChannel>() {
           @Override
           protected void initChannel(Http2StreamChannel child) {
