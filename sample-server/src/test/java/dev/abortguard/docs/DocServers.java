@@ -171,6 +171,11 @@ final class DocServers {
     return registry.find(name).counters().stream().mapToDouble(Counter::count).sum();
   }
 
+  /** The count of the counter named {@code name} whose {@code cause} tag is {@code cause}. */
+  static double count(MeterRegistry registry, String name, String cause) {
+    return registry.find(name).tag("cause", cause).counters().stream().mapToDouble(Counter::count).sum();
+  }
+
   /** Shuts the servers down, each within the timeout. */
   static void shutdown(List<Server> servers) throws InterruptedException {
     for (Server server : servers) {
