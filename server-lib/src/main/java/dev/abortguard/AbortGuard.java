@@ -17,8 +17,6 @@ import io.grpc.ServerInterceptor;
 import io.grpc.netty.NettyServerBuilder;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.netty.channel.ChannelHandler;
-import io.netty.channel.ChannelHandlerAdapter;
-import io.netty.channel.ChannelHandlerContext;
 import java.net.SocketAddress;
 import java.time.Duration;
 import java.util.Objects;
@@ -146,17 +144,7 @@ public final class AbortGuard {
       return builder;
     }
     GrpcVersion.requireSupported();
-    CallLayer layer = new CallLayer(config, metrics);
-    try {
-      builder.addStreamTracerFactory(layer);
-    } catch (UnsupportedOperationException e) {
-      logger.warning("abortguard: " + builder.getClass().getName() + " takes no stream tracers; "
-          + "only aborts that pass through the guard's interceptor are counted");
-    }
-    if (builder instanceof NettyServerBuilder) {
-      builder.addTransportFilter(layer.transportCheck());
-    }
-    builder.intercept(interceptor);
+    CallLayer.install(builder, config, metrics, interceptor);
     return builder;
   }
 
@@ -178,18 +166,7 @@ public final class AbortGuard {
    * A disabled guard returns a handler that removes itself.
    */
   public ChannelHandler http2FrameCodecHandler() {
-    if (!config.enabled()) {
-      return new SelfRemovingHandler();
-    }
-    return new EarlyCloseFrameHandler(parts);
-  }
-
-  /** What a disabled guard puts in a pipeline: it takes itself out again. */
-  private static final class SelfRemovingHandler extends ChannelHandlerAdapter {
-    @Override
-    public void handlerAdded(ChannelHandlerContext ctx) {
-      ctx.pipeline().remove(this);
-    }
+    return config.enabled() ? new EarlyCloseFrameHandler(parts) : EarlyCloseFrameHandler.removingItself();
   }
 
   /** Builds an {@link AbortGuard}; unset options come from the {@code abortguard.*} properties. */

@@ -44,7 +44,7 @@ final class LoopbackConnection {
    * @param guard {@code stock} for no guard, else a policy name ({@code guarded} means {@code
    *     deferred}) for a guard with that policy and a {@link SimpleMeterRegistry}
    * @param appInterceptor the application's own interceptor, or {@code null}; the guard goes on
-   *     after it, as the README says, so it is the outermost
+   *     after it, as docs/grpc-netty.md says, so it is the outermost
    */
   LoopbackConnection(String guard, ServerInterceptor appInterceptor) throws IOException {
     AbortGuard guarded = guard.equals("stock") ? null : guardFor(guard, registry);

@@ -44,7 +44,7 @@ class ShadedServerWireTest {
     return AbortGuard.builder().properties(n -> null).reset(policy).resetGrace(grace).meterRegistry(registry).build();
   }
 
-  /** The README's one-line install, plaintext. */
+  /** docs/grpc-netty.md's one-line install, plaintext. */
   static NettyServerBuilder guarded(AbortGuard guard) {
     return guard.forAddress(TestServers.LOOPBACK, InsecureServerCredentials.create())
         .addService(TestServers.echoService());

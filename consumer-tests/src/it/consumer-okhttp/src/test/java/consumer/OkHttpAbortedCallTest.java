@@ -31,7 +31,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.DoubleSupplier;
 import org.junit.jupiter.api.Test;
 
-/** A grpc-okhttp user's first test: the README's line, one aborted call from a grpc-okhttp client, the meters. */
+/** A grpc-okhttp user's first test: the docs' one line, one aborted call from a grpc-okhttp client, the meters. */
 class OkHttpAbortedCallTest {
   static final MethodDescriptor.Marshaller<byte[]> BYTES = new MethodDescriptor.Marshaller<>() {
     @Override
@@ -74,7 +74,7 @@ class OkHttpAbortedCallTest {
     ServerServiceDefinition echo = ServerServiceDefinition.builder("consumer.Echo")
         .addMethod(BIDI, ServerCalls.asyncBidiStreamingCall(responses -> null))
         .build();
-    // The README's one line.
+    // docs/grpc-okhttp.md's one line.
     Server server = AbortGuardOkHttp.forPort(guard, 0).addService(ServerInterceptors.intercept(echo, DENY)).build()
         .start();
     ManagedChannel channel = OkHttpChannelBuilder.forAddress("127.0.0.1", server.getPort()).usePlaintext().build();

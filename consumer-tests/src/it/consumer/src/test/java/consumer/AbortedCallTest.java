@@ -69,7 +69,7 @@ class AbortedCallTest {
     ServerServiceDefinition echo = ServerServiceDefinition.builder("consumer.Echo")
         .addMethod(BIDI, ServerCalls.asyncBidiStreamingCall(responses -> null))
         .build();
-    // The README's one line; `var` keeps this source the same for grpc-netty and grpc-netty-shaded.
+    // docs/grpc-netty.md's one line; `var` keeps this source the same for grpc-netty and grpc-netty-shaded.
     var builder = guard.forPort(0);
     Server server = builder.addService(ServerInterceptors.intercept(echo, DENY)).build().start();
     try (Socket socket = new Socket("127.0.0.1", server.getPort())) {

@@ -1,14 +1,17 @@
 package dev.abortguard.internal.grpc;
 
-import dev.abortguard.internal.Internal;
 import dev.abortguard.AbortGuardConfig;
+import dev.abortguard.internal.Internal;
 import dev.abortguard.internal.metrics.GuardMetrics;
 import dev.abortguard.internal.metrics.GuardMetrics.Problem;
 import io.grpc.Attributes;
 import io.grpc.Metadata;
 import io.grpc.MethodDescriptor;
+import io.grpc.ServerBuilder;
+import io.grpc.ServerInterceptor;
 import io.grpc.ServerStreamTracer;
 import io.grpc.ServerTransportFilter;
+import io.grpc.netty.NettyServerBuilder;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.logging.Logger;
 
@@ -30,6 +33,25 @@ public final class CallLayer extends ServerStreamTracer.Factory {
   public CallLayer(AbortGuardConfig config, GuardMetrics metrics) {
     this.config = config;
     this.metrics = metrics;
+  }
+
+  /**
+   * Adds a new call layer to {@code builder}: its stream tracer, on a grpc-netty builder its
+   * transport check, and the guard's {@code interceptor}.
+   */
+  public static void install(ServerBuilder<?> builder, AbortGuardConfig config, GuardMetrics metrics,
+      ServerInterceptor interceptor) {
+    CallLayer layer = new CallLayer(config, metrics);
+    try {
+      builder.addStreamTracerFactory(layer);
+    } catch (UnsupportedOperationException e) {
+      logger.warning("abortguard: " + builder.getClass().getName() + " takes no stream tracers; "
+          + "only aborts that pass through the guard's interceptor are counted");
+    }
+    if (builder instanceof NettyServerBuilder) {
+      builder.addTransportFilter(layer.transportCheck());
+    }
+    builder.intercept(interceptor);
   }
 
   @Override

@@ -5,7 +5,7 @@ import io.grpc.internal.GrpcUtil;
 
 /**
  * The grpc-java releases the guard supports: from {@value #OLDEST}, the oldest the suite runs its
- * wire tests against (see the README's compatibility table). Older releases fail at install time,
+ * wire tests against (see docs/compatibility.md). Older releases fail at install time,
  * naming the version found, rather than misbehaving on the wire.
  */
 @Internal

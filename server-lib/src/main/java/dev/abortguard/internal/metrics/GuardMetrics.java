@@ -32,7 +32,7 @@ public interface GuardMetrics {
     public void onMisconfigured(Problem problem) {}
   };
 
-  /** Records into {@code registry} under the names in the README's metrics table. */
+  /** Records into {@code registry} under the names in docs/metrics.md. */
   static GuardMetrics micrometer(MeterRegistry registry) {
     return new MicrometerGuardMetrics(registry);
   }

@@ -4,6 +4,8 @@ import dev.abortguard.internal.Internal;
 import dev.abortguard.internal.GuardParts;
 import dev.abortguard.internal.core.ConnectionDriver;
 import io.netty.channel.ChannelDuplexHandler;
+import io.netty.channel.ChannelHandler;
+import io.netty.channel.ChannelHandlerAdapter;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelPromise;
 import io.netty.handler.codec.http2.DefaultHttp2ResetFrame;
@@ -48,6 +50,16 @@ public final class EarlyCloseFrameHandler extends ChannelDuplexHandler {
   public EarlyCloseFrameHandler(GuardParts parts, LongSupplier clock) {
     this.parts = parts;
     this.clock = clock;
+  }
+
+  /** What a disabled guard puts in a pipeline instead: a handler that takes itself out again. */
+  public static ChannelHandler removingItself() {
+    return new ChannelHandlerAdapter() {
+      @Override
+      public void handlerAdded(ChannelHandlerContext ctx) {
+        ctx.pipeline().remove(this);
+      }
+    };
   }
 
   @Override
