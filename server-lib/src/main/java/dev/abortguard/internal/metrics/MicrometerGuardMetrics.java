@@ -21,6 +21,7 @@ final class MicrometerGuardMetrics implements GuardMetrics {
   static final String STREAMS_RELEASED = "grpc.server.streams.released";
   static final String LINGER_DURATION = "grpc.server.streams.linger.duration";
   static final String MISCONFIGURED = "abortguard.misconfigured";
+  private static final String MITIGATED_DESCRIPTION = "Aborts whose wire form the guard changed";
 
   /**
    * One lingering count per registry: a registry keeps the first gauge registered under a name,
@@ -53,6 +54,18 @@ final class MicrometerGuardMetrics implements GuardMetrics {
       misconfigured[problem.ordinal()] = Counter.builder(MISCONFIGURED)
           .description("Wiring mistakes abortguard found at run time; the log says how to fix each")
           .tag("problem", problem.tagValue)
+          .register(registry);
+    }
+    // Every mitigation reads 0 from the start, as every release cause does, also under the
+    // policies that never withhold a reset. Prometheus wants one set of tag keys per name, so
+    // these carry the call's keys, empty: tied to no method.
+    for (Mitigation mitigation : Mitigation.values()) {
+      Counter.builder(ABORTS_MITIGATED)
+          .description(MITIGATED_DESCRIPTION)
+          .tag("service", "")
+          .tag("method", "")
+          .tag("statusCode", "")
+          .tag("mitigation", mitigation.tagValue)
           .register(registry);
     }
   }
@@ -140,7 +153,7 @@ final class MicrometerGuardMetrics implements GuardMetrics {
       Counter counter = mitigated[i];
       if (counter == null) {
         counter = Counter.builder(ABORTS_MITIGATED)
-            .description("Aborts whose wire form the guard changed")
+            .description(MITIGATED_DESCRIPTION)
             .tag("service", serviceName(method))
             .tag("method", bareMethodName(method))
             .tag("statusCode", code.name())

@@ -133,7 +133,7 @@ class MicrometerGuardMetricsTest {
   void mitigatedCounterHasTheDocumentedTags() {
     metrics.onMitigated(CHAT, Status.Code.RESOURCE_EXHAUSTED, Mitigation.RESET_WITHHELD);
 
-    Counter counter = registry.get(MITIGATED).counter();
+    Counter counter = registry.get(MITIGATED).tag("method", "Talk").counter();
     assertEquals(1.0, counter.count());
     assertEquals(
         Map.of(
@@ -150,7 +150,24 @@ class MicrometerGuardMetricsTest {
     metrics.onMitigated(UPLOAD, Status.Code.PERMISSION_DENIED, mitigation);
     metrics.onMitigated(UPLOAD, Status.Code.PERMISSION_DENIED, mitigation);
 
-    assertEquals(2.0, registry.get(MITIGATED).tag("mitigation", tag).counter().count());
+    assertEquals(2.0, registry.get(MITIGATED).tag("method", "Upload").tag("mitigation", tag).counter().count());
+  }
+
+  @Test
+  void mitigatedCounterIsRegisteredForEveryMitigationUpFrontTiedToNoMethod() {
+    registry.get(MITIGATED).counters().forEach(c -> assertEquals(0.0, c.count(), c.getId().toString()));
+    Map<String, Map<String, String>> byMitigation = registry.get(MITIGATED).counters().stream()
+        .collect(Collectors.toMap(c -> c.getId().getTag("mitigation"), MicrometerGuardMetricsTest::tags));
+
+    assertEquals(
+        Map.of(
+            "trailers_only", Map.of("service", "", "method", "", "statusCode", "", "mitigation", "trailers_only"),
+            "reset_withheld", Map.of("service", "", "method", "", "statusCode", "", "mitigation", "reset_withheld")),
+        byMitigation);
+
+    metrics.onMitigated(CHAT, Status.Code.PERMISSION_DENIED, Mitigation.RESET_WITHHELD);
+    assertEquals(0.0, registry.get(MITIGATED).tag("method", "").tag("mitigation", "reset_withheld").counter().count(),
+        "a call's mitigation is counted under its method only");
   }
 
   @Test
@@ -159,7 +176,7 @@ class MicrometerGuardMetricsTest {
     metrics.onMitigated(CHAT, Status.Code.PERMISSION_DENIED, Mitigation.TRAILERS_ONLY);
 
     assertEquals(1, registry.get(ABORTS).counters().size());
-    assertEquals(1, registry.get(MITIGATED).counters().size());
+    assertEquals(1, registry.get(MITIGATED).tag("method", "Talk").counters().size());
   }
 
   @Test

@@ -16,6 +16,7 @@ import org.springframework.boot.autoconfigure.condition.ConditionalOnClass;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
 import org.springframework.boot.context.properties.EnableConfigurationProperties;
 import org.springframework.boot.context.properties.bind.Binder;
+import org.springframework.boot.context.properties.bind.DataObjectPropertyName;
 import org.springframework.boot.context.properties.source.InvalidConfigurationPropertyValueException;
 import org.springframework.boot.grpc.server.autoconfigure.GrpcServerAutoConfiguration;
 import org.springframework.context.annotation.Bean;
@@ -79,8 +80,8 @@ public final class AbortGuardAutoConfiguration {
   }
 
   /**
-   * Fails on the first bad value with Spring Boot's invalid-property report: the property, the
-   * value, where it was set and what is allowed.
+   * Fails on the first bad value with Spring Boot's invalid-property report: the property as the
+   * configuration metadata names it, the value, where it was set and what is allowed.
    */
   private static void validate(Function<String, String> settings) {
     for (String name : PROPERTIES) {
@@ -91,9 +92,18 @@ public final class AbortGuardAutoConfiguration {
       try {
         AbortGuardConfig.from(property -> property.equals(name) ? value : null);
       } catch (IllegalArgumentException e) {
-        throw new InvalidConfigurationPropertyValueException(name, value, reason(e, name, value), e);
+        throw new InvalidConfigurationPropertyValueException(metadataName(name), value, reason(e, name, value), e);
       }
     }
+  }
+
+  /**
+   * {@code abortguard.lingering.maxTotal} as Spring's metadata names it: {@code
+   * abortguard.lingering.max-total}. Boot's report finds where a value was set, in whichever form it
+   * was written, only by this canonical name.
+   */
+  private static String metadataName(String systemPropertyName) {
+    return DataObjectPropertyName.toDashedForm(systemPropertyName);
   }
 
   /** "Invalid value 'x' for abortguard.reset: expected one of ..." becomes "Expected one of ....". */

@@ -5,9 +5,12 @@ import org.springframework.boot.context.properties.ConfigurationProperties;
 
 /**
  * The {@code abortguard.*} settings, bound from the application's configuration (properties, YAML,
- * environment variables, system properties) with the names and values of abortguard's system
- * properties. Every value stays text until the guard is built, so it is parsed exactly as the system
- * property would be; a bad one fails startup naming the property, the value and what is allowed.
+ * environment variables, system properties) with the values of abortguard's system properties,
+ * under the names of the configuration metadata ({@code abortguard.trailers-only}, {@code
+ * abortguard.lingering.max-total}); relaxed binding takes the system properties' camel-case names
+ * too. Every value stays text until the guard is built, so it is parsed exactly as the system
+ * property would be; a bad one fails startup naming the property as the metadata does, the value,
+ * where it was set and what is allowed.
  *
  * <p>{@code abortguard.reset.grace} is not a field here: {@code abortguard.reset} is both a value
  * and the prefix of {@code abortguard.reset.grace}, which a JavaBean cannot mirror, so the

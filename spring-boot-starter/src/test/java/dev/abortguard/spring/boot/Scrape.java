@@ -57,6 +57,22 @@ final class Scrape {
         .sum();
   }
 
+  /** The series of {@code name}, in the order the scrape lists them. */
+  List<Series> series(String name) {
+    return series.stream().filter(s -> s.name().equals(name)).toList();
+  }
+
+  /** The type a {@code # TYPE} line gives the metric family {@code family}, or null if none does. */
+  String type(String family) {
+    String prefix = "# TYPE " + family + " ";
+    for (String line : text.split("\n")) {
+      if (line.startsWith(prefix)) {
+        return line.substring(prefix.length()).trim();
+      }
+    }
+    return null;
+  }
+
   /** Whether any series of {@code name} exists. */
   boolean has(String name) {
     return series.stream().anyMatch(s -> s.name().equals(name));
