@@ -36,7 +36,7 @@ import org.springframework.grpc.server.GrpcServerFactory;
 @ConditionalOnBean(BindableService.class)
 @ConditionalOnBooleanProperty(name = "spring.grpc.server.enabled", matchIfMissing = true)
 @EnableConfigurationProperties(AbortGuardProperties.class)
-public final class AbortGuardAutoConfiguration {
+final class AbortGuardAutoConfiguration {
   private static final Log logger = LogFactory.getLog(AbortGuardAutoConfiguration.class);
   private static final List<String> PROPERTIES = List.of(AbortGuardConfig.ENABLED, AbortGuardConfig.RESET,
       AbortGuardConfig.RESET_GRACE, AbortGuardConfig.LINGERING_MAX, AbortGuardConfig.LINGERING_MAX_TOTAL,

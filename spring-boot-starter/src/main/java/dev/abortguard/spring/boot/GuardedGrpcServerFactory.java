@@ -8,7 +8,7 @@ import org.springframework.grpc.server.GrpcServerFactory;
  * in the credentials and the call layer on the builder. The auto-configuration leaves such
  * factories as they are.
  */
-public interface GuardedGrpcServerFactory extends GrpcServerFactory {
+interface GuardedGrpcServerFactory extends GrpcServerFactory {
   /** The guard this factory's servers carry. */
   AbortGuard abortGuard();
 }

@@ -119,7 +119,7 @@ final class GuardedServerFactories implements BeanPostProcessor {
   private static String unguardable(String beanName, String type) {
     return "abortguard does NOT guard the gRPC server of factory bean '" + beanName + "' (" + type + "): the "
         + "starter guards Spring gRPC's NettyGrpcServerFactory and ShadedNettyGrpcServerFactory, whose settings "
-        + "it can copy, and any GuardedGrpcServerFactory; a subclass or another factory may override what a copy "
+        + "it can copy, and the guarded factories below; a subclass or another factory may override what a copy "
         + "would lose. Extend dev.abortguard.spring.boot.GuardedNettyGrpcServerFactory (or "
         + "GuardedShadedNettyGrpcServerFactory; their constructors take the AbortGuard bean), or build the "
         + "server with guard.wrap(credentials) and guard.install(builder). Set " + AbortGuardConfig.ENABLED
