@@ -8,6 +8,7 @@ import static dev.abortguard.testing.EarlyCloseExpectations.rstOn;
 import static dev.abortguard.testing.RawHttp2Client.DATA;
 import static dev.abortguard.testing.RawHttp2Client.GOAWAY;
 import static dev.abortguard.testing.RawHttp2Client.HEADERS;
+import static dev.abortguard.testing.RawHttp2Client.PING;
 import static dev.abortguard.testing.RawHttp2Client.RST_STREAM;
 import static dev.abortguard.testing.RawHttp2Client.STREAM_CLOSED;
 import static dev.abortguard.testing.RawHttp2Client.WINDOW_UPDATE;
@@ -21,11 +22,25 @@ import dev.abortguard.internal.core.ReleaseCause;
 import dev.abortguard.testing.Await;
 import dev.abortguard.testing.RawHttp2Client;
 import dev.abortguard.testing.RawHttp2Client.Frame;
+import io.grpc.InsecureServerCredentials;
+import io.grpc.Metadata;
+import io.grpc.ServerCall;
+import io.grpc.ServerCallHandler;
+import io.grpc.ServerInterceptor;
+import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executor;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.stream.IntStream;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -155,66 +170,222 @@ class OkHttpConnectionWindowWireTest {
   }
 
   /**
-   * A client that sends its first DATA right behind the request HEADERS, as a streaming client
-   * does: the DATA may reach grpc-okhttp after the abort made it forget the stream (it forgets a
-   * stream when it queues the trailers) but before the trailers reach the guard's side of the
-   * socket (written later, from another thread). grpc-okhttp then skips the frame without
-   * counting it toward the connection window and answers RST_STREAM(STREAM_CLOSED), one per frame
-   * skipped; a stream answered so lost its DATA. Measured against stock; expected of the guard:
-   * no such answer after the trailers, so no byte lost.
+   * DATA that reaches grpc-okhttp after the abort made it forget the stream (it forgets a stream
+   * when it queues the trailers) but before the trailers reach the guard's side of the socket
+   * (grpc-okhttp writes them later, from its transport executor). grpc-okhttp skips such a frame
+   * without counting it toward the connection window and answers RST_STREAM(STREAM_CLOSED), one per
+   * frame; a streaming client whose DATA crosses an abort meets this at random.
+   *
+   * <p>Here the race is forced, not hoped for: the server's transport executor ({@code
+   * OkHttpServerBuilder.transportExecutor}) holds grpc-okhttp's writes while the client opens a
+   * call the server aborts; once the abort has returned on the server, the client sends the DATA,
+   * and a HEADERS frame right behind it. grpc-okhttp reads frames in order, so when that HEADERS
+   * reaches the server's interceptor, grpc-okhttp has read the DATA; nothing of the aborted stream
+   * has reached the client yet (asserted), so its trailers were still unwritten. Only then are the
+   * writes let go. Done against stock grpc-okhttp, the procedure must show the race's cost (every
+   * frame answered RST_STREAM(STREAM_CLOSED), no connection window back) or the test fails; against
+   * the guard, no such answer and every byte back as connection window.
    */
   @Test
   void dataRacingTheAbortIsNotLost() {
-    int calls = 150;
-    int length = 400;
-    try (OkHttpTestServer stock = OkHttpTestServer.startStock();
-        RawHttp2Client client = stock.connect()) {
-      List<Integer> streams = racingCalls(client, calls, length);
-      client.sync();
-      long lost = streamsClosedWith(client, streams, STREAM_CLOSED);
-      System.out.printf("[okhttp window] stock, %d aborted calls each with %d bytes right behind the HEADERS:"
-          + " %d streams answered RST_STREAM(STREAM_CLOSED), %d bytes of connection window lost%n", calls, length,
-          lost, lost * length);
+    long raced = RACES.stream().flatMapToInt(IntStream::of).asLongStream().sum();
+    long frames = RACES.stream().mapToLong(race -> race.length).sum();
+
+    try (HeldWrites writes = new HeldWrites()) {
+      CallSteps steps = new CallSteps();
+      try (OkHttpTestServer stock = OkHttpTestServer.startStock(b -> b.transportExecutor(writes).intercept(steps));
+          RawHttp2Client client = stock.connect()) {
+        List<Integer> streams = forceRaces(client, writes, steps);
+        client.sync();
+        client.assertNoFrame(f -> f.streamId() == 0 && f.type() == WINDOW_UPDATE, Duration.ofMillis(300));
+        long answered = streamClosedAnswers(client, streams);
+        System.out.printf("[okhttp window] stock, DATA forced to cross %d aborts: %d bytes in %d frames,"
+            + " %d RST_STREAM(STREAM_CLOSED) answers, %d bytes of connection window returned%n", streams.size(),
+            raced, frames, answered, connectionCredit(client));
+        assertEquals(frames, answered, "the race happened: grpc-okhttp had forgotten each stream when it read"
+            + " the DATA, and answered every frame\n" + client.describeFrames());
+        assertEquals(0, connectionCredit(client), "and counted none of it\n" + client.describeFrames());
+      }
     }
-    try (OkHttpTestServer server = OkHttpTestServer.start(b -> b.reset(ResetPolicy.DEFERRED)
-            .resetGrace(Duration.ofSeconds(30)));
-        RawHttp2Client client = server.connect()) {
-      List<Integer> streams = racingCalls(client, calls, length);
-      client.sync();
-      long lost = streamsClosedWith(client, streams, STREAM_CLOSED);
-      long withTheTrailers = streams.stream().filter(stream -> {
-        List<Frame> frames = client.frames(stream);
-        return frames.stream().anyMatch(f -> f.type() == RST_STREAM && f.errorCode() == STREAM_CLOSED
-            && f.readBatch() == frames.get(0).readBatch());
-      }).count();
-      System.out.printf("[okhttp window] guarded deferred, the same: %d streams answered RST_STREAM(STREAM_CLOSED)"
-          + " after their trailers (%d in the trailers' read batch), %d bytes lost;"
-          + " lingering %.0f, released %s%n", lost, withTheTrailers, lost * length, server.lingering(),
-          OkHttpHostileInputTest.releasedByCause(server));
-      assertEquals(0, lost, "streams whose DATA grpc-okhttp skipped uncounted, answering RST_STREAM(STREAM_CLOSED)"
-          + " after the trailers\n" + client.describeFrames());
+
+    try (HeldWrites writes = new HeldWrites()) {
+      CallSteps steps = new CallSteps();
+      try (OkHttpTestServer server = OkHttpTestServer.start(b -> b.reset(ResetPolicy.DEFERRED)
+              .resetGrace(Duration.ofSeconds(30)), InsecureServerCredentials.create(),
+              b -> b.transportExecutor(writes).intercept(steps));
+          RawHttp2Client client = server.connect()) {
+        List<Integer> streams = forceRaces(client, writes, steps);
+        // Fewer bytes than grpc-okhttp's own threshold for a WINDOW_UPDATE (half its 65,535-byte window):
+        // every increment the client gets is the guard's.
+        Await.until("WINDOW_UPDATE(0) for " + raced + " bytes (" + connectionCredit(client) + " so far)",
+            () -> connectionCredit(client) >= raced, WAIT);
+        client.sync();
+        long answered = streamClosedAnswers(client, streams);
+        System.out.printf("[okhttp window] guarded deferred, the same: %d RST_STREAM(STREAM_CLOSED) answers,"
+            + " %d of %d bytes returned; lingering %.0f, released %s%n", answered, connectionCredit(client), raced,
+            server.lingering(), OkHttpHostileInputTest.releasedByCause(server));
+        assertEquals(0, answered, "grpc-okhttp's answers to the DATA it skipped reach the client\n"
+            + client.describeFrames());
+        assertEquals(raced, connectionCredit(client), "every byte of the DATA that crossed the aborts returned,"
+            + " once\n" + client.describeFrames());
+        assertEquals(streams.size(), server.lingering(), "the aborted streams linger");
+        OkHttpTestServer.unaryEcho(client);
+      }
     }
   }
 
-  /** {@code calls} aborted calls, each HEADERS and {@code length} bytes of DATA in one write; awaits every trailers. */
-  static List<Integer> racingCalls(RawHttp2Client client, int calls, int length) {
+  /** The DATA frames (their lengths) each forced race sends: fewer than 32,767 bytes in all. */
+  static final List<int[]> RACES = List.of(new int[] {400}, new int[] {1_000, 1}, new int[] {5_000, 300, 7});
+
+  /** {@link #forceRace} once for each of {@link #RACES} on {@code client}'s connection; the aborted streams. */
+  static List<Integer> forceRaces(RawHttp2Client client, HeldWrites writes, CallSteps steps) {
     List<Integer> streams = new ArrayList<>();
-    for (int i = 0; i < calls; i++) {
-      client.corked(() -> {
-        int stream = client.startCall(BIDI, ABORT, false);
-        client.sendData(stream, payload(length), false);
-        streams.add(stream);
-      });
-    }
-    for (int stream : streams) {
-      client.awaitFrame(f -> f.streamId() == stream && f.type() == HEADERS && f.endStream(), WAIT);
+    for (int i = 0; i < RACES.size(); i++) {
+      streams.add(forceRace(client, writes, steps, i, RACES.get(i)));
     }
     return streams;
   }
 
-  static long streamsClosedWith(RawHttp2Client client, List<Integer> streams, long errorCode) {
-    return streams.stream().filter(stream -> client.frames(stream).stream()
-        .anyMatch(f -> f.type() == RST_STREAM && f.errorCode() == errorCode)).count();
+  /**
+   * Opens a call the server aborts and sends DATA frames of these lengths on it after grpc-okhttp
+   * has forgotten the stream and before its trailers are written; returns the stream, its trailers
+   * received.
+   */
+  static int forceRace(RawHttp2Client client, HeldWrites writes, CallSteps steps, int round, int[] lengths) {
+    String abort = "abort-" + round;
+    String behind = "behind-" + round;
+    writes.holdAll(client);
+    int stream = client.startCall(BIDI, CallSteps.headers(abort), false);
+    // The abort has returned: grpc-okhttp has queued the trailers (behind the held writes) and forgotten the stream.
+    steps.awaitReturned(abort);
+    int[] next = new int[1];
+    client.corked(() -> {
+      for (int length : lengths) {
+        client.sendData(stream, payload(length), false);
+      }
+      next[0] = client.startCall(BIDI, CallSteps.headers(behind), true);
+    });
+    // grpc-okhttp reads frames in order: it has read the DATA.
+    steps.awaitStarted(behind);
+    assertTrue(writes.held() > 0, "grpc-okhttp's writes held");
+    client.assertNoFrame(f -> f.streamId() == stream || f.streamId() == next[0], Duration.ZERO);
+    writes.release();
+    Frame trailers = client.awaitFrame(f -> f.streamId() == stream && f.type() == HEADERS && f.endStream(), WAIT);
+    assertEquals("7", trailers.header("grpc-status"), client.describeFrames());
+    client.awaitFrame(f -> f.streamId() == next[0] && f.type() == HEADERS && f.endStream(), WAIT);
+    return stream;
+  }
+
+  static long streamClosedAnswers(RawHttp2Client client, List<Integer> streams) {
+    return streams.stream().flatMap(stream -> client.frames(stream).stream())
+        .filter(f -> f.type() == RST_STREAM && f.errorCode() == STREAM_CLOSED).count();
+  }
+
+  /**
+   * grpc-okhttp's transport executor, which runs its writes to the socket (one task at a time, from
+   * a serializing executor) and each connection's frame reader; it can hold the tasks given to it.
+   */
+  static final class HeldWrites implements Executor, AutoCloseable {
+    private static final AtomicLong PINGS = new AtomicLong(0x5eed_0000_0000L);
+    private final ExecutorService threads = Executors.newCachedThreadPool(task -> {
+      Thread thread = new Thread(task, "okhttp-test-transport");
+      thread.setDaemon(true);
+      return thread;
+    });
+    private final List<Runnable> held = new ArrayList<>();
+    private boolean holding;
+
+    @Override
+    public void execute(Runnable task) {
+      synchronized (this) {
+        if (holding) {
+          held.add(task);
+          return;
+        }
+      }
+      threads.execute(task);
+    }
+
+    /**
+     * Holds every write of {@code client}'s connection from now until {@link #release}: holds new
+     * tasks, then PINGs until grpc-okhttp's answer is one of them. A write task already running
+     * when the hold began may send an answer; once one is held, grpc-okhttp queues every later write
+     * behind it.
+     */
+    void holdAll(RawHttp2Client client) {
+      synchronized (this) {
+        holding = true;
+      }
+      for (int attempt = 0; held() == 0; attempt++) {
+        assertTrue(attempt < 20, "no write of grpc-okhttp's held after " + attempt + " PINGs\n" + client.describeFrames());
+        long data = PINGS.incrementAndGet();
+        client.sendPing(data);
+        Await.until("the answer to PING " + data + " held or received",
+            () -> held() > 0 || client.frames(0).stream().anyMatch(f -> f.type() == PING && f.ack()
+                && ByteBuffer.wrap(f.payload()).getLong() == data), WAIT);
+      }
+    }
+
+    synchronized int held() {
+      return held.size();
+    }
+
+    void release() {
+      List<Runnable> tasks;
+      synchronized (this) {
+        holding = false;
+        tasks = new ArrayList<>(held);
+        held.clear();
+      }
+      tasks.forEach(threads::execute);
+    }
+
+    @Override
+    public void close() {
+      release();
+      threads.shutdownNow();
+    }
+  }
+
+  /**
+   * Notes the calls that reach the server by their {@code x-test-step} header: when the
+   * interceptors below start on them, and when they have returned (an abort: {@code close} done).
+   */
+  static final class CallSteps implements ServerInterceptor {
+    static final String HEADER = "x-test-step";
+    private static final Metadata.Key<String> KEY = Metadata.Key.of(HEADER, Metadata.ASCII_STRING_MARSHALLER);
+    private final Set<String> started = ConcurrentHashMap.newKeySet();
+    private final Set<String> returned = ConcurrentHashMap.newKeySet();
+
+    /** Request headers for a call the server aborts, marked {@code step}. */
+    static Map<String, String> headers(String step) {
+      Map<String, String> headers = new LinkedHashMap<>(ABORT);
+      headers.put(HEADER, step);
+      return headers;
+    }
+
+    @Override
+    public <ReqT, RespT> ServerCall.Listener<ReqT> interceptCall(ServerCall<ReqT, RespT> call, Metadata headers,
+        ServerCallHandler<ReqT, RespT> next) {
+      String step = headers.get(KEY);
+      if (step == null) {
+        return next.startCall(call, headers);
+      }
+      started.add(step);
+      try {
+        return next.startCall(call, headers);
+      } finally {
+        returned.add(step);
+      }
+    }
+
+    void awaitStarted(String step) {
+      Await.until("call " + step + " on the server", () -> started.contains(step), WAIT);
+    }
+
+    void awaitReturned(String step) {
+      Await.until("call " + step + " aborted on the server", () -> returned.contains(step), WAIT);
+    }
   }
 
   static void expectWindowBackForDataAfterTheReset(RawHttp2Client client, int stream, String what) {
