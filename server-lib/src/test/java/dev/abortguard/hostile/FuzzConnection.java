@@ -1197,12 +1197,7 @@ final class FuzzConnection {
   }
 
   private static boolean waitFor(BooleanSupplier condition, Duration timeout) {
-    try {
-      Await.until("condition", condition, timeout);
-      return true;
-    } catch (AssertionError e) {
-      return false;
-    }
+    return Await.holdsWithin(condition, timeout);
   }
 
   private byte[] randomBytes(int length) {

@@ -14,12 +14,23 @@ public final class Await {
    * reports, such as the server noticing that a socket closed.
    */
   public static void until(String what, BooleanSupplier condition, Duration timeout) {
+    if (!holdsWithin(condition, timeout)) {
+      throw new AssertionError("timed out after " + timeout + " waiting for " + what);
+    }
+  }
+
+  /**
+   * Polls {@code condition} for at most {@code timeout}: whether it came to hold. For callers to
+   * which a timeout is an outcome to report, not a failure.
+   */
+  public static boolean holdsWithin(BooleanSupplier condition, Duration timeout) {
     long deadline = System.nanoTime() + timeout.toNanos();
     while (!condition.getAsBoolean()) {
       if (System.nanoTime() - deadline > 0) {
-        throw new AssertionError("timed out after " + timeout + " waiting for " + what);
+        return false;
       }
       LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(5));
     }
+    return true;
   }
 }
