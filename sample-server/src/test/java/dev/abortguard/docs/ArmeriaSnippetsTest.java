@@ -7,6 +7,7 @@ import com.linecorp.armeria.server.Server;
 import com.linecorp.armeria.server.grpc.GrpcService;
 import dev.abortguard.AbortGuard;
 import dev.abortguard.armeria.AbortGuardArmeria;
+import dev.abortguard.sample.DemoCalls;
 import io.grpc.BindableService;
 import io.grpc.ServerInterceptor;
 import io.grpc.Status;
@@ -38,7 +39,7 @@ class ArmeriaSnippetsTest {
 
     server.start().join();
     try {
-      assertEnds(Status.Code.PERMISSION_DENIED, DocServers.plaintext(server.activeLocalPort()));
+      assertEnds(Status.Code.PERMISSION_DENIED, DemoCalls.channel(server.activeLocalPort()));
       awaitCount(meterRegistry, s -> s.tag("statusCode", "PERMISSION_DENIED"), "grpc.server.aborts", 1);
     } finally {
       server.stop().join();

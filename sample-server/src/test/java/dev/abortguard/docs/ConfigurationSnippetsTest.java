@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.abortguard.AbortGuard;
 import dev.abortguard.AbortGuardConfig;
 import dev.abortguard.ResetPolicy;
+import dev.abortguard.sample.DemoCalls;
 import io.grpc.Server;
 import io.grpc.Status;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -89,6 +90,6 @@ class ConfigurationSnippetsTest {
         .build()
         .start();
     servers.add(server);
-    assertEnds(Status.Code.PERMISSION_DENIED, DocServers.plaintext(server.getPort()));
+    assertEnds(Status.Code.PERMISSION_DENIED, DemoCalls.channel(server.getPort()));
   }
 }

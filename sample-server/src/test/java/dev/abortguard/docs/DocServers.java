@@ -3,6 +3,7 @@ package dev.abortguard.docs;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.fail;
 
+import dev.abortguard.sample.DemoCalls;
 import dev.abortguard.sample.proto.DemoRequest;
 import dev.abortguard.sample.proto.DemoResponse;
 import dev.abortguard.sample.proto.DemoServiceGrpc;
@@ -24,10 +25,7 @@ import io.micrometer.core.instrument.search.Search;
 import java.io.File;
 import java.net.URISyntaxException;
 import java.util.List;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import java.util.function.UnaryOperator;
 import javax.net.ssl.SSLException;
 
@@ -100,10 +98,6 @@ final class DocServers {
     }
   }
 
-  static ManagedChannel plaintext(int port) {
-    return NettyChannelBuilder.forAddress("127.0.0.1", port).usePlaintext().build();
-  }
-
   /** A TLS channel to 127.0.0.1 that trusts the doc snippets' certificate. */
   static ManagedChannel tls(int port) throws SSLException {
     return NettyChannelBuilder.forAddress("127.0.0.1", port)
@@ -112,43 +106,14 @@ final class DocServers {
         .build();
   }
 
-  /**
-   * Makes a Bidi call that sends one message and does not half-close, so the client is still
-   * streaming when the server rejects it, and returns the status it ended with.
-   */
-  static Status bidiStillStreaming(ManagedChannel channel) throws InterruptedException {
-    CompletableFuture<Status> status = new CompletableFuture<>();
-    StreamObserver<DemoRequest> requests = DemoServiceGrpc.newStub(channel)
-        .withDeadlineAfter(TIMEOUT_MS, TimeUnit.MILLISECONDS)
-        .bidi(new StreamObserver<>() {
-          @Override
-          public void onNext(DemoResponse response) {}
-
-          @Override
-          public void onError(Throwable t) {
-            status.complete(Status.fromThrowable(t));
-          }
-
-          @Override
-          public void onCompleted() {
-            status.complete(Status.OK);
-          }
-        });
-    requests.onNext(DemoRequest.newBuilder().setText("hello").build());
-    try {
-      return status.get(TIMEOUT_MS, TimeUnit.MILLISECONDS);
-    } catch (ExecutionException | TimeoutException e) {
-      throw new AssertionError("the call did not end within " + TIMEOUT_MS + " ms", e);
-    } finally {
-      channel.shutdownNow();
-      channel.awaitTermination(TIMEOUT_MS, TimeUnit.MILLISECONDS);
-    }
-  }
-
-  /** Asserts that a call still streaming to {@code channel} ends with {@code code}. */
+  /** Asserts that a call still streaming to {@code channel} ends with {@code code}, then closes the channel. */
   static void assertEnds(Status.Code code, ManagedChannel channel) throws InterruptedException {
-    Status status = bidiStillStreaming(channel);
-    assertEquals(code, status.getCode(), () -> "status " + status);
+    try {
+      Status status = DemoCalls.bidiStillStreaming(channel, new Metadata()).await();
+      assertEquals(code, status.getCode(), () -> "status " + status);
+    } finally {
+      DemoCalls.shutdown(channel);
+    }
   }
 
   /** Waits until the counters {@code search} finds add up to {@code expected}. */

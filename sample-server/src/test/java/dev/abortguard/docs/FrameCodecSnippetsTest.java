@@ -6,6 +6,7 @@ import static dev.abortguard.docs.DocServers.count;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import dev.abortguard.AbortGuard;
+import dev.abortguard.sample.DemoCalls;
 import io.grpc.Status;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
@@ -68,7 +69,7 @@ class FrameCodecSnippetsTest {
           .bind("127.0.0.1", 0).sync().channel();
       int port = ((InetSocketAddress) server.localAddress()).getPort();
 
-      assertEnds(Status.Code.PERMISSION_DENIED, DocServers.plaintext(port));
+      assertEnds(Status.Code.PERMISSION_DENIED, DemoCalls.channel(port));
       // The stream lingered, the child's CANCEL withheld, until the client reset it (peer_reset) or
       // closed its connection first (connection_closed); a CANCEL let through would be server_reset.
       awaitCount(meterRegistry, s -> s, "grpc.server.streams.released", 1);

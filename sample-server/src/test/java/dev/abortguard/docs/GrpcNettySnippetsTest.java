@@ -6,6 +6,7 @@ import static dev.abortguard.docs.DocServers.count;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import dev.abortguard.AbortGuard;
+import dev.abortguard.sample.DemoCalls;
 import io.grpc.BindableService;
 import io.grpc.InsecureServerCredentials;
 import io.grpc.Server;
@@ -58,7 +59,7 @@ class GrpcNettySnippetsTest {
     // end::quick-start[]
     servers.add(server);
 
-    assertEnds(Status.Code.PERMISSION_DENIED, DocServers.plaintext(server.getPort()));
+    assertEnds(Status.Code.PERMISSION_DENIED, DemoCalls.channel(server.getPort()));
     awaitCount(meterRegistry, s -> s.tag("statusCode", "PERMISSION_DENIED").tag("response", "trailers_only"),
         "grpc.server.aborts", 1);
     assertEquals(0, count(meterRegistry, "abortguard.misconfigured"));
@@ -80,10 +81,10 @@ class GrpcNettySnippetsTest {
     NettyServerBuilder onAnAddress = guard.forAddress(address, credentials);
     // end::server-kinds[]
 
-    assertEnds(Status.Code.PERMISSION_DENIED, DocServers.plaintext(start(plaintext).getPort()));
+    assertEnds(Status.Code.PERMISSION_DENIED, DemoCalls.channel(start(plaintext).getPort()));
     assertEnds(Status.Code.PERMISSION_DENIED, DocServers.tls(start(tlsFromPem).getPort()));
     assertEnds(Status.Code.PERMISSION_DENIED, DocServers.tls(start(tlsFromSslContext).getPort()));
-    assertEnds(Status.Code.PERMISSION_DENIED, DocServers.plaintext(start(onAnAddress).getPort()));
+    assertEnds(Status.Code.PERMISSION_DENIED, DemoCalls.channel(start(onAnAddress).getPort()));
     awaitCount(meterRegistry, s -> s.tag("statusCode", "PERMISSION_DENIED"), "grpc.server.aborts", 4);
     assertEquals(0, count(meterRegistry, "abortguard.misconfigured"));
   }
@@ -99,7 +100,7 @@ class GrpcNettySnippetsTest {
     guard.install(builder);
     // end::made-elsewhere[]
 
-    assertEnds(Status.Code.PERMISSION_DENIED, DocServers.plaintext(start(builder).getPort()));
+    assertEnds(Status.Code.PERMISSION_DENIED, DemoCalls.channel(start(builder).getPort()));
     awaitCount(meterRegistry, s -> s.tag("statusCode", "PERMISSION_DENIED"), "grpc.server.aborts", 1);
     assertEquals(0, count(meterRegistry, "abortguard.misconfigured"));
   }
@@ -119,7 +120,7 @@ class GrpcNettySnippetsTest {
     // end::interceptor-outermost[]
     servers.add(server);
 
-    assertEnds(Status.Code.PERMISSION_DENIED, DocServers.plaintext(server.getPort()));
+    assertEnds(Status.Code.PERMISSION_DENIED, DemoCalls.channel(server.getPort()));
     awaitCount(meterRegistry, s -> s.tag("response", "trailers_only"), "grpc.server.aborts", 1);
     assertEquals(0, count(meterRegistry, "abortguard.misconfigured"));
   }
@@ -135,7 +136,7 @@ class GrpcNettySnippetsTest {
         .start();
     servers.add(server);
 
-    assertEnds(Status.Code.PERMISSION_DENIED, DocServers.plaintext(server.getPort()));
+    assertEnds(Status.Code.PERMISSION_DENIED, DemoCalls.channel(server.getPort()));
     awaitCount(meterRegistry, s -> s.tag("response", "headers_then_trailers"), "grpc.server.aborts", 1);
     awaitCount(meterRegistry, s -> s.tag("problem", "headers_outside_interceptor"), "abortguard.misconfigured", 1);
   }

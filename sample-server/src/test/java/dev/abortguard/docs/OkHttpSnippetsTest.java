@@ -5,6 +5,7 @@ import static dev.abortguard.docs.DocServers.awaitCount;
 
 import dev.abortguard.AbortGuard;
 import dev.abortguard.okhttp.AbortGuardOkHttp;
+import dev.abortguard.sample.DemoCalls;
 import io.grpc.Server;
 import io.grpc.ServerServiceDefinition;
 import io.grpc.Status;
@@ -49,7 +50,7 @@ class OkHttpSnippetsTest {
     servers.add(server);
     servers.add(tlsServer);
 
-    assertEnds(Status.Code.PERMISSION_DENIED, DocServers.plaintext(server.getPort()));
+    assertEnds(Status.Code.PERMISSION_DENIED, DemoCalls.channel(server.getPort()));
     assertEnds(Status.Code.PERMISSION_DENIED, DocServers.tls(tlsServer.getPort()));
     awaitCount(meterRegistry, s -> s.tag("statusCode", "PERMISSION_DENIED"), "grpc.server.aborts", 2);
   }

@@ -20,17 +20,17 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 
-/** Client-side helpers shared by the sample server's tests. */
-final class DemoCalls {
-  static final Duration TIMEOUT = Duration.ofSeconds(10);
+/** Client-side helpers shared by the sample server's tests, the doc snippets' tests among them. */
+public final class DemoCalls {
+  public static final Duration TIMEOUT = Duration.ofSeconds(10);
 
   private DemoCalls() {}
 
-  static ManagedChannel channel(int port) {
+  public static ManagedChannel channel(int port) {
     return NettyChannelBuilder.forAddress("127.0.0.1", port).usePlaintext().build();
   }
 
-  static void shutdown(ManagedChannel channel) throws InterruptedException {
+  public static void shutdown(ManagedChannel channel) throws InterruptedException {
     if (channel != null && !channel.shutdownNow().awaitTermination(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)) {
       fail("channel did not terminate within " + TIMEOUT);
     }
@@ -51,7 +51,7 @@ final class DemoCalls {
    * A Bidi call with {@code headers} that sends one message and does not half-close, so the
    * client is still streaming when the server ends the call; returns how the call ended.
    */
-  static Outcome bidiStillStreaming(Channel channel, Metadata headers) throws InterruptedException {
+  public static Outcome bidiStillStreaming(Channel channel, Metadata headers) throws InterruptedException {
     Outcome outcome = new Outcome();
     StreamObserver<DemoRequest> requests =
         DemoServiceGrpc.newStub(channel)
@@ -64,7 +64,7 @@ final class DemoCalls {
   }
 
   /** Records a call's responses and its final status. */
-  static final class Outcome implements StreamObserver<DemoResponse> {
+  public static final class Outcome implements StreamObserver<DemoResponse> {
     final List<DemoResponse> responses = new CopyOnWriteArrayList<>();
     private final CompletableFuture<Status> status = new CompletableFuture<>();
 
@@ -83,7 +83,7 @@ final class DemoCalls {
       status.complete(Status.OK);
     }
 
-    Status await() throws InterruptedException {
+    public Status await() throws InterruptedException {
       try {
         return status.get(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
       } catch (ExecutionException e) {

@@ -3,7 +3,6 @@ package dev.abortguard.internal.netty;
 import dev.abortguard.internal.Internal;
 import dev.abortguard.internal.core.ConnectionPort;
 import io.netty.channel.ChannelHandlerContext;
-import io.netty.handler.codec.http2.Http2Connection;
 import io.netty.handler.codec.http2.Http2ConnectionHandler;
 import io.netty.handler.codec.http2.Http2Error;
 import io.netty.handler.codec.http2.Http2Stream;
@@ -84,7 +83,6 @@ public final class NettyConnectionPort implements ConnectionPort {
 
   @Override
   public int peerStreamLimit() {
-    Http2Connection.Endpoint<?> remote = handler.connection().remote();
-    return remote.maxActiveStreams();
+    return handler.connection().remote().maxActiveStreams();
   }
 }
