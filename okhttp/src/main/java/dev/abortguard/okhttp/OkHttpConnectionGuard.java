@@ -50,7 +50,13 @@ final class OkHttpConnectionGuard {
     if (stream == null) {
       if (peers.opened(streamId, endStream)) {
         driver.peerOpened();
+      } else {
+        brokeItsEnd(streamId);
       }
+      return;
+    }
+    if (stream.peerEnded) {
+      stream.brokeItsEnd = true;
       return;
     }
     stream.passed(0);
@@ -63,27 +69,41 @@ final class OkHttpConnectionGuard {
    * The peer sent DATA on {@code streamId}.
    *
    * @return whether to keep the frame from grpc-okhttp, giving its bytes back to the connection
-   *     window itself: the stream is closed to grpc-okhttp (it lingers, or was reset or ended), and
-   *     grpc-okhttp would skip the frame without counting it (RFC 9113 §6.9 wants it counted)
+   *     window itself: the stream lingers or the guard reset it, so grpc-okhttp has forgotten it
+   *     and would skip the frame without counting it (RFC 9113 §6.9 wants it counted). On any
+   *     other stream the frame is grpc-okhttp's to answer, as it answers it without the guard.
    */
   synchronized boolean peerData(int streamId, boolean endStream, int frameLength) {
     if (closed) {
       return false;
     }
     PeerStream stream = peers.open(streamId);
-    boolean drop = peers.closedToGrpc(streamId);
-    if (stream != null) {
-      if (!drop) {
+    if (stream != null && stream.peerEnded) {
+      stream.brokeItsEnd = true;
+    } else if (stream == null) {
+      brokeItsEnd(streamId);
+    }
+    boolean absorb = peers.absorbs(streamId);
+    if (stream != null && !stream.brokeItsEnd) {
+      if (!absorb) {
         stream.passed(frameLength);
       }
       if (endStream) {
         peerEnded(streamId, stream);
       }
     }
-    if (drop) {
+    if (absorb) {
       port.returnWindow(frameLength);
     }
-    return drop;
+    return absorb;
+  }
+
+  /** A frame on a stream the peer ended: if it is one both sides ended, its answer is stock's. */
+  private void brokeItsEnd(int streamId) {
+    PeerStream settled = peers.settled(streamId);
+    if (settled != null && settled.peerEnded) {
+      settled.brokeItsEnd = true;
+    }
   }
 
   /** The peer reset {@code streamId}. */
@@ -135,15 +155,19 @@ final class OkHttpConnectionGuard {
     }
     PeerStream stream = peers.open(streamId);
     PeerStream settled = stream == null ? peers.settled(streamId) : null;
-    if (errorCode == STREAM_CLOSED && (settled != null || stream != null && stream.serverEnded && !stream.peerEnded)) {
-      // Its answer to a frame it read after forgetting the stream: give that frame's bytes back.
-      port.returnWindow((stream != null ? stream : settled).takeNewest());
-      return true;
+    if (errorCode == STREAM_CLOSED) {
+      PeerStream answered = stream != null && stream.serverEnded ? stream : settled;
+      if (answered != null && !answered.brokeItsEnd) {
+        // Its answer to a frame the peer sent in good faith, read after grpc-okhttp forgot the
+        // stream: give that frame's bytes back.
+        port.returnWindow(answered.takeNewest());
+        return true;
+      }
     }
     if (errorCode == NO_ERROR) {
       switch (driver.stackResets(streamId)) {
         case CARRIES_GUARDS:
-          peers.settle(streamId);
+          peers.resetByGuard(streamId);
           return false;
         case WITHHELD:
           return true; // the early-close reset: the policy decides when (or whether) one goes out

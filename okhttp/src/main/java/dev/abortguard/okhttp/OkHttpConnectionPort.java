@@ -81,7 +81,7 @@ final class OkHttpConnectionPort implements ConnectionPort {
   @Override
   public void writeReset(int streamId, ResetWritten done) {
     resets.add(new QueuedReset(streamId, done));
-    peers.remove(streamId); // reset by the guard: closed for the peer too
+    peers.resetByGuard(streamId); // closed for the peer too
   }
 
   @Override

@@ -18,9 +18,10 @@ final class PeerStreams {
   /** Streams the peer has opened and not yet seen closed. */
   private final Map<Integer, PeerStream> open = new HashMap<>();
   /**
-   * Streams both sides ended, the peer's end crossing grpc-okhttp's trailers or arriving while the
-   * stream lingered: grpc-okhttp may still answer frames it read for them with RST_STREAM, which
-   * the peer, whose stream is closed, must not get. The newest few are enough.
+   * Streams both sides ended (the peer's end crossing grpc-okhttp's trailers or arriving while the
+   * stream lingered), and streams the guard reset: grpc-okhttp may still answer frames it read for
+   * them with RST_STREAM, which the peer, whose stream is closed, must not get. The newest few are
+   * enough.
    */
   private final Map<Integer, PeerStream> settled = new LinkedHashMap<>(16, 0.75f, false) {
     @Override
@@ -42,6 +43,13 @@ final class PeerStreams {
     private static final int REMEMBERED = 8;
     boolean serverEnded;
     boolean peerEnded;
+    /**
+     * The peer sent a frame after its own END_STREAM: a protocol error of the peer's, which
+     * grpc-okhttp answers with RST_STREAM(STREAM_CLOSED) as it should, so the guard keeps out of it.
+     */
+    boolean brokeItsEnd;
+    /** The guard reset the stream itself (released it): the peer's frames in flight are the guard's. */
+    boolean resetByGuard;
     /** Window bytes of the last frames passed to grpc-okhttp (0 for HEADERS), a ring. */
     private final int[] passed = new int[REMEMBERED];
     private int newest;
@@ -82,10 +90,31 @@ final class PeerStreams {
     return true;
   }
 
-  /** Whether grpc-okhttp is done with {@code streamId}: it ended it, or the stream is closed. */
-  boolean closedToGrpc(int streamId) {
+  /**
+   * Whether the peer's frames on {@code streamId} are the guard's to take from grpc-okhttp: the
+   * stream lingers (grpc-okhttp ended and forgot it, the peer may still send), or the guard reset
+   * it. Every other stream's frames reach grpc-okhttp, which answers them as it always does.
+   */
+  boolean absorbs(int streamId) {
     PeerStream stream = open.get(streamId);
-    return stream == null ? streamId <= highest : stream.serverEnded;
+    if (stream == null) {
+      stream = settled.get(streamId);
+      return stream != null && stream.resetByGuard && !stream.brokeItsEnd;
+    }
+    return stream.serverEnded && !stream.brokeItsEnd;
+  }
+
+  /**
+   * The guard reset {@code streamId} (or let grpc-okhttp's reset carry its release): closed for the
+   * peer, and remembered a while, so that the peer's frames in flight are absorbed.
+   */
+  void resetByGuard(int streamId) {
+    PeerStream stream = open.remove(streamId);
+    if (stream == null) {
+      stream = new PeerStream();
+    }
+    stream.resetByGuard = true;
+    settled.put(streamId, stream);
   }
 
   /** Both sides ended {@code streamId}: grpc-okhttp's late answers for it are withheld for a while. */
@@ -96,7 +125,7 @@ final class PeerStreams {
     }
   }
 
-  /** The settled stream {@code streamId}, or {@code null}. */
+  /** The settled (or guard-reset) stream {@code streamId}, or {@code null}. */
   PeerStream settled(int streamId) {
     return settled.get(streamId);
   }
@@ -114,5 +143,6 @@ final class PeerStreams {
   void clear() {
     open.clear();
     settled.clear();
+
   }
 }

@@ -915,6 +915,22 @@ public final class RawHttp2Client implements AutoCloseable {
    * if the connection closes without a match.
    */
   public Frame awaitFrame(Predicate<? super Frame> predicate, Duration timeout) {
+    Frame frame = findFrame(predicate, timeout);
+    if (frame == null) {
+      throw new AssertionError(
+          (isClosed() ? "connection closed" : "timed out after " + timeout)
+              + " without a matching frame\n"
+              + describeFrames());
+    }
+    return frame;
+  }
+
+  /**
+   * The first received frame matching {@code predicate}, waiting up to {@code timeout} for it; {@code
+   * null} if none came before the timeout or the connection closed. For a frame that may rightly not
+   * come; {@link #awaitFrame(Predicate, Duration)} is for one that must.
+   */
+  public Frame findFrame(Predicate<? super Frame> predicate, Duration timeout) {
     lock.lock();
     try {
       long deadline = System.nanoTime() + timeout.toNanos();
@@ -927,16 +943,18 @@ public final class RawHttp2Client implements AutoCloseable {
         }
         long left = deadline - System.nanoTime();
         if (closed || left <= 0) {
-          throw new AssertionError(
-              (closed ? "connection closed" : "timed out after " + timeout)
-                  + " without a matching frame\n"
-                  + describeFrames());
+          return null;
         }
         awaitChange(left);
       }
     } finally {
       lock.unlock();
     }
+  }
+
+  /** The {@code host:port} this client connected to, as its requests' {@code :authority}. */
+  public String authority() {
+    return authority;
   }
 
   /** Like {@link #awaitFrame(Predicate, Duration)} for the first frame of a type on a stream. */
