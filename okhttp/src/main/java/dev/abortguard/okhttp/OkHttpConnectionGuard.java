@@ -108,8 +108,16 @@ final class OkHttpConnectionGuard {
 
   /** The peer reset {@code streamId}. */
   synchronized void peerReset(int streamId) {
-    if (!closed && peers.remove(streamId)) {
+    if (closed) {
+      return;
+    }
+    if (peers.remove(streamId)) {
       driver.peerReset(streamId);
+      return;
+    }
+    PeerStream settled = peers.settled(streamId);
+    if (settled != null) {
+      settled.peerEnded = true; // closed by the peer too: what it sends after is its own error
     }
   }
 
