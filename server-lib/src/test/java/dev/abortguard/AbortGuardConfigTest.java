@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.abortguard.testing.TestServers;
 import io.grpc.InsecureServerCredentials;
 import io.grpc.Metadata;
 import io.grpc.MethodDescriptor;
@@ -17,8 +18,6 @@ import io.grpc.ServerCredentials;
 import io.grpc.ServerInterceptor;
 import io.grpc.Status;
 import io.grpc.netty.NettyServerBuilder;
-import java.io.ByteArrayInputStream;
-import java.io.InputStream;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -557,17 +556,7 @@ class AbortGuardConfigTest {
 
   /** A {@link ServerCall} that records every method called on it. */
   private static final class RecordingCall extends ServerCall<byte[], byte[]> {
-    private static final MethodDescriptor.Marshaller<byte[]> BYTES = new MethodDescriptor.Marshaller<>() {
-      @Override
-      public InputStream stream(byte[] value) {
-        return new ByteArrayInputStream(value);
-      }
-
-      @Override
-      public byte[] parse(InputStream stream) {
-        throw new UnsupportedOperationException();
-      }
-    };
+    private static final MethodDescriptor.Marshaller<byte[]> BYTES = TestServers.bytesMarshaller();
 
     final List<String> invoked = new ArrayList<>();
 

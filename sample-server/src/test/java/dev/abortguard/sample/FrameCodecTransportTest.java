@@ -23,10 +23,7 @@ import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.netty.buffer.PooledByteBufAllocator;
 import io.netty.util.ResourceLeakDetector;
-import java.io.ByteArrayInputStream;
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.UncheckedIOException;
 import java.lang.ref.ReferenceQueue;
 import java.lang.ref.WeakReference;
 import java.net.ConnectException;
@@ -217,16 +214,13 @@ class FrameCodecTransportTest {
 
   @Test
   void unknownMethodIsUnimplemented() {
-    MethodDescriptor<byte[], byte[]> unknown = MethodDescriptor.<byte[], byte[]>newBuilder()
-        .setType(MethodDescriptor.MethodType.UNARY)
+    MethodDescriptor<DemoRequest, DemoResponse> unknown = DemoServiceGrpc.getUnaryMethod().toBuilder()
         .setFullMethodName("abortguard.demo.v1.DemoService/NoSuchMethod")
-        .setRequestMarshaller(RawBytes.INSTANCE)
-        .setResponseMarshaller(RawBytes.INSTANCE)
         .build();
     StatusRuntimeException e = assertThrows(StatusRuntimeException.class,
         () -> ClientCalls.blockingUnaryCall(channel, unknown,
             CallOptions.DEFAULT.withDeadlineAfter(DemoCalls.TIMEOUT.toMillis(), TimeUnit.MILLISECONDS),
-            new byte[0]));
+            DemoCalls.request("x")));
     assertEquals(Status.Code.UNIMPLEMENTED, e.getStatus().getCode());
     assertEquals("Method not found: abortguard.demo.v1.DemoService/NoSuchMethod", e.getStatus().getDescription());
   }
@@ -344,24 +338,6 @@ class FrameCodecTransportTest {
         + registry.find(LINGERING).gauge().value());
   }
 
-  /** Request and response bodies as they are. */
-  private enum RawBytes implements MethodDescriptor.Marshaller<byte[]> {
-    INSTANCE;
-
-    @Override
-    public InputStream stream(byte[] value) {
-      return new ByteArrayInputStream(value);
-    }
-
-    @Override
-    public byte[] parse(InputStream stream) {
-      try {
-        return stream.readAllBytes();
-      } catch (IOException e) {
-        throw new UncheckedIOException(e);
-      }
-    }
-  }
 
   /**
    * Records Netty's leak reports. sample-server's tests do not get server-lib's leak extension, so

@@ -220,7 +220,10 @@ final class FrameCodecTestServer implements AutoCloseable, GuardMeters {
 
   /** One call, on its child stream channel. */
   private static final class CallHandler extends ChannelInboundHandlerAdapter {
+    private static final String ABORT_ON_MESSAGE = TestServers.path(TestServers.ABORT_ON_MESSAGE);
     private boolean aborted;
+    /** {@link TestServers#ABORT_ON_MESSAGE}: the first DATA ends the call with PERMISSION_DENIED. */
+    private boolean abortOnMessage;
 
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
@@ -254,6 +257,7 @@ final class FrameCodecTestServer implements AutoCloseable, GuardMeters {
         ctx.writeAndFlush(new DefaultHttp2HeadersFrame(trailers, true)).addListener(ChannelFutureListener.CLOSE);
         return;
       }
+      abortOnMessage = ABORT_ON_MESSAGE.contentEquals(request.path());
       ctx.write(new DefaultHttp2HeadersFrame(
           new DefaultHttp2Headers().status("200").set("content-type", "application/grpc"), false));
       if (frame.isEndStream()) {
@@ -266,6 +270,14 @@ final class FrameCodecTestServer implements AutoCloseable, GuardMeters {
     private void onData(ChannelHandlerContext ctx, Http2DataFrame data) {
       if (aborted) {
         return; // released by channelRead
+      }
+      if (abortOnMessage && data.content().isReadable()) {
+        aborted = true;
+        Http2Headers trailers = new DefaultHttp2Headers()
+            .set("grpc-status", Integer.toString(Status.Code.PERMISSION_DENIED.value()))
+            .set("grpc-message", TestServers.ABORT_DESCRIPTION);
+        ctx.writeAndFlush(new DefaultHttp2HeadersFrame(trailers, true)).addListener(ChannelFutureListener.CLOSE);
+        return;
       }
       if (data.content().isReadable()) {
         ctx.write(new DefaultHttp2DataFrame(data.content().retainedDuplicate(), false));

@@ -507,6 +507,28 @@ public final class RawHttp2Client implements AutoCloseable {
     awaitFrame(f -> f.type() == PING && f.ack() && pingData(f) == data, Duration.ofSeconds(5));
   }
 
+  /**
+   * Like {@link #sync()}, on a connection the server may be closing: {@code false} if it closed
+   * first (everything the server sent before its close is recorded by then). Fails if the
+   * connection stays open without an answer for 5 s.
+   */
+  public boolean syncUnlessClosed() {
+    long data = syncPings.incrementAndGet();
+    try {
+      sendPing(data);
+    } catch (UncheckedIOException e) {
+      if (awaitClosed(Duration.ofSeconds(5))) {
+        return false;
+      }
+      throw e;
+    }
+    Frame ack = findFrame(f -> f.type() == PING && f.ack() && pingData(f) == data, Duration.ofSeconds(5));
+    if (ack == null && !isClosed()) {
+      throw new AssertionError("no PING ACK within 5 s\n" + describeFrames());
+    }
+    return ack != null;
+  }
+
   private static long pingData(Frame frame) {
     byte[] p = frame.payload();
     long value = 0;

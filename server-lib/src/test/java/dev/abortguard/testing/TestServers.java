@@ -67,6 +67,13 @@ public final class TestServers {
   public static final MethodDescriptor<byte[], byte[]> BIDI =
       method("Bidi", MethodType.BIDI_STREAMING);
 
+  /**
+   * A bidi method that answers nothing and aborts with PERMISSION_DENIED when its first message
+   * arrives: a call still open when the server sends GOAWAY, aborted after it.
+   */
+  public static final MethodDescriptor<byte[], byte[]> ABORT_ON_MESSAGE =
+      method("AbortOnMessage", MethodType.BIDI_STREAMING);
+
   /** 127.0.0.1, an ephemeral port. */
   public static final InetSocketAddress LOOPBACK = new InetSocketAddress("127.0.0.1", 0);
 
@@ -93,6 +100,7 @@ public final class TestServers {
             .addMethod(
                 CLIENT_STREAM, ServerCalls.asyncClientStreamingCall(TestServers::clientStream))
             .addMethod(BIDI, ServerCalls.asyncBidiStreamingCall(TestServers::echo))
+            .addMethod(ABORT_ON_MESSAGE, ServerCalls.asyncBidiStreamingCall(TestServers::abortOnMessage))
             .build();
     return ServerInterceptors.intercept(echo, abortInterceptor());
   }
@@ -196,6 +204,27 @@ public final class TestServers {
         responses.onNext(all.toByteArray());
         responses.onCompleted();
       }
+    };
+  }
+
+  private static StreamObserver<byte[]> abortOnMessage(StreamObserver<byte[]> responses) {
+    return new StreamObserver<>() {
+      private boolean aborted;
+
+      @Override
+      public void onNext(byte[] request) {
+        if (aborted) {
+          return; // a message that crossed the abort
+        }
+        aborted = true;
+        responses.onError(Status.PERMISSION_DENIED.withDescription(ABORT_DESCRIPTION).asRuntimeException());
+      }
+
+      @Override
+      public void onError(Throwable t) {}
+
+      @Override
+      public void onCompleted() {}
     };
   }
 

@@ -1,15 +1,12 @@
 package dev.abortguard.spring.boot;
 
+import dev.abortguard.testing.TestServers;
 import io.grpc.BindableService;
 import io.grpc.MethodDescriptor;
 import io.grpc.MethodDescriptor.MethodType;
 import io.grpc.ServerServiceDefinition;
 import io.grpc.stub.ServerCalls;
 import io.grpc.stub.StreamObserver;
-import java.io.ByteArrayInputStream;
-import java.io.IOException;
-import java.io.InputStream;
-import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 
 /**
@@ -38,7 +35,7 @@ public final class DemoService implements BindableService {
   }
 
   static MethodDescriptor<byte[], byte[]> method(String name, MethodType type) {
-    return MethodDescriptor.newBuilder(Bytes.INSTANCE, Bytes.INSTANCE)
+    return MethodDescriptor.newBuilder(TestServers.bytesMarshaller(), TestServers.bytesMarshaller())
         .setType(type)
         .setFullMethodName(MethodDescriptor.generateFullMethodName(SERVICE, name))
         .build();
@@ -87,24 +84,5 @@ public final class DemoService implements BindableService {
         responses.onCompleted();
       }
     };
-  }
-
-  /** Messages as plain bytes. */
-  public enum Bytes implements MethodDescriptor.Marshaller<byte[]> {
-    INSTANCE;
-
-    @Override
-    public InputStream stream(byte[] value) {
-      return new ByteArrayInputStream(value);
-    }
-
-    @Override
-    public byte[] parse(InputStream stream) {
-      try {
-        return stream.readAllBytes();
-      } catch (IOException e) {
-        throw new UncheckedIOException(e);
-      }
-    }
   }
 }

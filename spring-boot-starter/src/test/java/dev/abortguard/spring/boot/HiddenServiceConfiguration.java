@@ -1,5 +1,6 @@
 package dev.abortguard.spring.boot;
 
+import dev.abortguard.testing.TestServers;
 import io.grpc.BindableService;
 import io.grpc.MethodDescriptor;
 import io.grpc.ServerServiceDefinition;
@@ -17,7 +18,7 @@ import org.springframework.grpc.server.DefaultGrpcServerFactory;
 class HiddenServiceConfiguration {
   static final String SERVICE = "abortguard.demo.v1.Hidden";
   static final MethodDescriptor<byte[], byte[]> METHOD = MethodDescriptor
-      .newBuilder(DemoService.Bytes.INSTANCE, DemoService.Bytes.INSTANCE)
+      .newBuilder(TestServers.bytesMarshaller(), TestServers.bytesMarshaller())
       .setType(MethodDescriptor.MethodType.UNARY)
       .setFullMethodName(MethodDescriptor.generateFullMethodName(SERVICE, "Unary"))
       .build();

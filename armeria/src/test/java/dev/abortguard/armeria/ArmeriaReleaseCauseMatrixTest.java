@@ -1,0 +1,86 @@
+package dev.abortguard.armeria;
+
+import dev.abortguard.AbortGuard;
+import dev.abortguard.ResetPolicy;
+import dev.abortguard.internal.core.ReleaseCause;
+import dev.abortguard.testing.LeakDetectionExtension;
+import dev.abortguard.testing.RawHttp2Client;
+import dev.abortguard.testing.ReleaseCauseMatrix;
+import dev.abortguard.testing.ReleaseCauseMatrix.Scenario;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.time.Duration;
+import java.util.function.UnaryOperator;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/** The shared release-cause matrix ({@link ReleaseCauseMatrix}) on Armeria. */
+@ExtendWith(LeakDetectionExtension.class)
+class ArmeriaReleaseCauseMatrixTest implements ReleaseCauseMatrix.Stack {
+  @ParameterizedTest(name = "{0} / {1}")
+  @MethodSource("dev.abortguard.testing.ReleaseCauseMatrix#policiesAndScenarios")
+  void metricsEqualTheWire(ResetPolicy policy, Scenario scenario) {
+    ReleaseCauseMatrix.run(this, policy, scenario);
+  }
+
+  @AfterAll
+  static void awaitStopped() {
+    ArmeriaTestServer.awaitAllStopped();
+  }
+
+  @Override
+  public ReleaseCauseMatrix.Server start(UnaryOperator<AbortGuard.Builder> guardOptions, boolean maxAge) {
+    ArmeriaTestServer server = ArmeriaTestServer.start(guardOptions, (b, guard) -> {
+      if (maxAge) {
+        b.maxConnectionAge(Duration.ofSeconds(1)); // Armeria's least
+      }
+    });
+    return new ReleaseCauseMatrix.Server() {
+      @Override
+      public RawHttp2Client connect() {
+        return server.connect();
+      }
+
+      @Override
+      public void startShutdown() {
+        server.stop();
+      }
+
+      @Override
+      public MeterRegistry registry() {
+        return server.registry();
+      }
+
+      @Override
+      public void close() {
+        server.close();
+      }
+    };
+  }
+
+  @Override
+  public ReleaseCause shutdownCause() {
+    return ReleaseCause.SHUTDOWN;
+  }
+
+  @Override
+  public ReleaseCause maxAgeCause() {
+    return ReleaseCause.GOAWAY;
+  }
+
+  @Override
+  public ReleaseCause neverAfterGoAway() {
+    return ReleaseCause.CONNECTION_CLOSED; // Armeria closes the connection after its drain
+  }
+
+  @Override
+  public boolean countsAborts() {
+    return true;
+  }
+
+  @Override
+  public boolean countsResetWithheld() {
+    return false; // see docs/armeria.md: neither half of the guard sees the other
+  }
+}
