@@ -4,10 +4,8 @@ import dev.abortguard.AbortGuard;
 import dev.abortguard.ResetPolicy;
 import dev.abortguard.internal.core.ReleaseCause;
 import dev.abortguard.testing.LeakDetectionExtension;
-import dev.abortguard.testing.RawHttp2Client;
 import dev.abortguard.testing.ReleaseCauseMatrix;
 import dev.abortguard.testing.ReleaseCauseMatrix.Scenario;
-import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Duration;
 import java.util.function.UnaryOperator;
 import org.junit.jupiter.api.AfterAll;
@@ -36,27 +34,7 @@ class ArmeriaReleaseCauseMatrixTest implements ReleaseCauseMatrix.Stack {
         b.maxConnectionAge(Duration.ofSeconds(1)); // Armeria's least
       }
     });
-    return new ReleaseCauseMatrix.Server() {
-      @Override
-      public RawHttp2Client connect() {
-        return server.connect();
-      }
-
-      @Override
-      public void startShutdown() {
-        server.stop();
-      }
-
-      @Override
-      public MeterRegistry registry() {
-        return server.registry();
-      }
-
-      @Override
-      public void close() {
-        server.close();
-      }
-    };
+    return new ReleaseCauseMatrix.Server(server, server::connect, server::stop, server::close);
   }
 
   @Override

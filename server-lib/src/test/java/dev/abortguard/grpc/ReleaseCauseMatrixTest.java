@@ -4,12 +4,10 @@ import dev.abortguard.AbortGuard;
 import dev.abortguard.ResetPolicy;
 import dev.abortguard.internal.core.ReleaseCause;
 import dev.abortguard.testing.LeakDetectionExtension;
-import dev.abortguard.testing.RawHttp2Client;
 import dev.abortguard.testing.ReleaseCauseMatrix;
 import dev.abortguard.testing.ReleaseCauseMatrix.Scenario;
 import dev.abortguard.testing.TestServers;
 import io.grpc.InsecureServerCredentials;
-import io.micrometer.core.instrument.MeterRegistry;
 import java.util.concurrent.TimeUnit;
 import java.util.function.UnaryOperator;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -31,27 +29,7 @@ class ReleaseCauseMatrixTest implements ReleaseCauseMatrix.Stack {
         b -> maxAge
             ? TestServers.withEcho(b).maxConnectionAge(300, TimeUnit.MILLISECONDS).maxConnectionAgeGrace(1, TimeUnit.MINUTES)
             : TestServers.withEcho(b));
-    return new ReleaseCauseMatrix.Server() {
-      @Override
-      public RawHttp2Client connect() {
-        return server.connect();
-      }
-
-      @Override
-      public void startShutdown() {
-        server.server.shutdown();
-      }
-
-      @Override
-      public MeterRegistry registry() {
-        return server.registry();
-      }
-
-      @Override
-      public void close() {
-        server.close();
-      }
-    };
+    return new ReleaseCauseMatrix.Server(server, server::connect, server.server::shutdown, server::close);
   }
 
   @Override

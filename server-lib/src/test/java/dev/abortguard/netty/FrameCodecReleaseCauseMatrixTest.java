@@ -4,10 +4,8 @@ import dev.abortguard.AbortGuard;
 import dev.abortguard.ResetPolicy;
 import dev.abortguard.internal.core.ReleaseCause;
 import dev.abortguard.testing.LeakDetectionExtension;
-import dev.abortguard.testing.RawHttp2Client;
 import dev.abortguard.testing.ReleaseCauseMatrix;
 import dev.abortguard.testing.ReleaseCauseMatrix.Scenario;
-import io.micrometer.core.instrument.MeterRegistry;
 import java.util.function.UnaryOperator;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -25,27 +23,7 @@ class FrameCodecReleaseCauseMatrixTest implements ReleaseCauseMatrix.Stack {
   @Override
   public ReleaseCauseMatrix.Server start(UnaryOperator<AbortGuard.Builder> guardOptions, boolean maxAge) {
     FrameCodecTestServer server = FrameCodecTestServer.start(guardOptions);
-    return new ReleaseCauseMatrix.Server() {
-      @Override
-      public RawHttp2Client connect() {
-        return server.connect();
-      }
-
-      @Override
-      public void startShutdown() {
-        server.closeConnections(); // the codec's GOAWAY, then it waits for active streams
-      }
-
-      @Override
-      public MeterRegistry registry() {
-        return server.registry();
-      }
-
-      @Override
-      public void close() {
-        server.close();
-      }
-    };
+    return new ReleaseCauseMatrix.Server(server, server::connect, server::closeConnections, server::close);
   }
 
   @Override

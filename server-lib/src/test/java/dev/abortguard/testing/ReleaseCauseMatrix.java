@@ -10,6 +10,7 @@ import dev.abortguard.AbortGuard;
 import dev.abortguard.ResetPolicy;
 import dev.abortguard.internal.core.ReleaseCause;
 import dev.abortguard.testing.RawHttp2Client.Frame;
+import io.micrometer.core.instrument.MeterRegistry;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -17,6 +18,7 @@ import java.util.EnumMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Supplier;
 import java.util.function.UnaryOperator;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Assumptions;
@@ -63,17 +65,43 @@ public final class ReleaseCauseMatrix {
     CONNECTION_CLOSE
   }
 
-  /** A guarded test server of one stack, as the matrix drives it. */
-  public interface Server extends GuardMeters, AutoCloseable {
-    /** A raw client on a new connection to this server. */
-    RawHttp2Client connect();
+  /** A guarded test server of one stack, as the matrix drives it: what the stack's own test server offers. */
+  public static final class Server implements GuardMeters, AutoCloseable {
+    private final GuardMeters meters;
+    private final Supplier<RawHttp2Client> connect;
+    private final Runnable startShutdown;
+    private final Runnable close;
 
-    /** Starts the server's graceful shutdown, which sends GOAWAY, and returns at once. */
-    void startShutdown();
+    /**
+     * @param meters the guard's meters
+     * @param connect a raw client on a new connection
+     * @param startShutdown starts the server's graceful shutdown, which sends GOAWAY, and returns at once
+     * @param close stops the server at once
+     */
+    public Server(GuardMeters meters, Supplier<RawHttp2Client> connect, Runnable startShutdown, Runnable close) {
+      this.meters = meters;
+      this.connect = connect;
+      this.startShutdown = startShutdown;
+      this.close = close;
+    }
 
-    /** Stops the server at once. */
+    RawHttp2Client connect() {
+      return connect.get();
+    }
+
+    void startShutdown() {
+      startShutdown.run();
+    }
+
     @Override
-    void close();
+    public MeterRegistry registry() {
+      return meters.registry();
+    }
+
+    @Override
+    public void close() {
+      close.run();
+    }
   }
 
   /** One stack: how to start its guarded server, and the facts of its own the matrix must know. */
