@@ -179,6 +179,8 @@ public final class AbortGuard {
     private Integer lingeringMaxTotal;
     private Boolean trailersOnly;
     private MeterRegistry meterRegistry;
+    /** An {@code OpenTelemetry}; typed Object so that the builder loads without opentelemetry-api. */
+    private Object openTelemetry;
 
     private Builder() {}
 
@@ -227,9 +229,20 @@ public final class AbortGuard {
       return this;
     }
 
-    /** Where to record metrics; without one nothing is recorded. */
+    /** Records the meters of docs/metrics.md into Micrometer. Without this or OpenTelemetry nothing is recorded. */
     public Builder meterRegistry(MeterRegistry meterRegistry) {
       this.meterRegistry = Objects.requireNonNull(meterRegistry, "meterRegistry");
+      return this;
+    }
+
+    /**
+     * Records the same instruments into OpenTelemetry (its meter provider, scope {@code
+     * dev.abortguard}), with OpenTelemetry's units and RPC attributes; beside a {@link
+     * #meterRegistry} if both are given. Needs {@code io.opentelemetry:opentelemetry-api}, which
+     * abortguard does not bring.
+     */
+    public Builder openTelemetry(io.opentelemetry.api.OpenTelemetry openTelemetry) {
+      this.openTelemetry = Objects.requireNonNull((Object) openTelemetry, "openTelemetry");
       return this;
     }
 
@@ -260,9 +273,7 @@ public final class AbortGuard {
         config = config.withTrailersOnly(trailersOnly);
       }
       // A disabled guard registers no meters either: it installs nothing at all.
-      GuardMetrics metrics = meterRegistry == null || !config.enabled()
-          ? GuardMetrics.NONE
-          : GuardMetrics.micrometer(meterRegistry);
+      GuardMetrics metrics = config.enabled() ? GuardMetrics.of(meterRegistry, openTelemetry) : GuardMetrics.NONE;
       return new AbortGuard(config, metrics);
     }
 

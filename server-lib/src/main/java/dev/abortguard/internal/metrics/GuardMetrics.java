@@ -37,6 +37,17 @@ public interface GuardMetrics {
     return new MicrometerGuardMetrics(registry);
   }
 
+  /**
+   * What a guard records into: {@code registry} (Micrometer), {@code openTelemetry} (an {@code
+   * io.opentelemetry.api.OpenTelemetry}, typed {@code Object} so that this class loads without
+   * opentelemetry-api), both, or, with neither, {@link #NONE}, said once in the log.
+   */
+  static GuardMetrics of(MeterRegistry registry, Object openTelemetry) {
+    GuardMetrics micrometer = registry == null ? NONE : micrometer(registry);
+    GuardMetrics otel = openTelemetry == null ? NONE : MetricsSinks.openTelemetry(openTelemetry);
+    return MetricsSinks.both(micrometer, otel);
+  }
+
   /** A call was closed with a non-OK status before its first response message. */
   void onAbort(MethodDescriptor<?, ?> method, Status.Code code, Peer peer, Response response);
 

@@ -8,6 +8,7 @@ import java.util.List;
 import java.util.function.Function;
 import org.apache.commons.logging.Log;
 import org.apache.commons.logging.LogFactory;
+import org.springframework.beans.factory.BeanFactory;
 import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.boot.autoconfigure.AutoConfiguration;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnBean;
@@ -26,7 +27,7 @@ import org.springframework.grpc.server.GrpcServerFactory;
 /**
  * Guards the gRPC server Spring Boot builds: active whenever Boot's gRPC server auto-configuration
  * is. The {@link AbortGuard} comes from the {@code abortguard.*} properties and records into the
- * application's {@link MeterRegistry}; its HTTP/2 adapter goes into the credentials of Boot's
+ * application's {@link MeterRegistry}, or, without one, its OpenTelemetry; its HTTP/2 adapter goes into the credentials of Boot's
  * grpc-netty or grpc-netty-shaded server factory (see {@link GuardedServerFactories}), its call
  * layer onto every server builder Boot customizes (see {@link CallLayerCustomizer}). With {@code
  * abortguard.enabled=false} nothing is installed.
@@ -46,23 +47,27 @@ final class AbortGuardAutoConfiguration {
   @Bean
   @ConditionalOnMissingBean
   AbortGuard abortGuard(AbortGuardProperties properties, Environment environment,
-      ObjectProvider<MeterRegistry> meterRegistry) {
+      ObjectProvider<MeterRegistry> meterRegistry, BeanFactory beans) {
     String grace = Binder.get(environment).bind(AbortGuardConfig.RESET_GRACE, String.class).orElse(null);
     Function<String, String> settings = name -> properties.value(name, grace);
     validate(settings);
     MeterRegistry registry = meterRegistry.getIfUnique();
     AbortGuard guard;
+    String meters = " (no MeterRegistry or OpenTelemetry: no metrics)";
     try {
       AbortGuard.Builder builder = AbortGuard.builder().properties(settings);
       if (registry != null) {
         builder.meterRegistry(registry);
+        meters = "";
+      } else if (OpenTelemetryBinding.PRESENT && OpenTelemetryBinding.bind(builder, beans)) {
+        meters = " (meters to the application's OpenTelemetry)";
       }
       guard = builder.build();
     } catch (LinkageError e) {
       throw GuardedServerFactories.transportMissing(e);
     }
     logger.info(guard.config().enabled()
-        ? "abortguard: " + guard.config() + (registry == null ? " (no MeterRegistry: no metrics)" : "")
+        ? "abortguard: " + guard.config() + meters
         : "abortguard is disabled (" + AbortGuardConfig.ENABLED + "=false): the gRPC server is left as it is");
     return guard;
   }
