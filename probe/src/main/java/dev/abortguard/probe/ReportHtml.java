@@ -31,7 +31,8 @@ final class ReportHtml {
       ".error{background:#eaeef2;border-color:#59636e}.error h2{color:#32383f}",
       "table{border-collapse:collapse}th,td{text-align:left;padding:3px 10px;border-bottom:1px solid #d1d9e0}",
       "th{background:#f6f8fa;font-weight:600}td.n{text-align:right}",
-      "table.timeline{width:100%;max-width:1100px;table-layout:fixed}td.t{text-align:right}td.t,td.dir{white-space:nowrap}",
+      "table.timeline{width:100%;max-width:1100px;table-layout:fixed}",
+      "td.t{text-align:right}td.t,td.dir{white-space:nowrap}",
       "col.t{width:72px}col.dir{width:96px}col.type{width:170px}col.flags{width:100px}col.read{width:48px}",
       "col.when{width:150px}",
       "tr.sent td{color:#59636e}tr.lost td{background:#ffebe9;font-weight:600}tr.lost td.type{color:#a40e26}",
@@ -53,7 +54,8 @@ final class ReportHtml {
     StringBuilder out = new StringBuilder(8192);
     out.append("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\"/>\n")
         .append("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"/>\n")
-        .append("<title>").append(escape(verdict.title() + ": " + options.target())).append(" - abortguard-probe</title>\n")
+        .append("<title>").append(escape(verdict.title() + ": " + options.target() + " - abortguard-probe"))
+        .append("</title>\n")
         .append("<style>\n").append(CSS).append("\n</style>\n</head>\n<body>\n");
     out.append("<header>\n<h1>").append(escape(ReportTable.heading(options))).append("</h1>\n")
         .append("<p class=\"meta\">").append(escape(ReportTable.scope(report)))
@@ -114,7 +116,8 @@ final class ReportHtml {
     List<FrameRecord> frames = call.frames();
     long span = frames.stream().mapToLong(FrameRecord::nanosSinceStart).max().orElse(0);
     out.append("<table class=\"timeline\">\n<colgroup><col class=\"t\"/><col class=\"dir\"/><col class=\"type\"/>"
-        + "<col class=\"flags\"/><col class=\"detail\"/><col class=\"read\"/><col class=\"when\"/></colgroup>\n<thead><tr><th>t (ms)</th><th>dir</th><th>frame</th><th>flags</th>"
+        + "<col class=\"flags\"/><col class=\"detail\"/><col class=\"read\"/><col class=\"when\"/></colgroup>\n"
+        + "<thead><tr><th>t (ms)</th><th>dir</th><th>frame</th><th>flags</th>"
         + "<th>what it carried</th><th>read</th><th>timeline</th></tr></thead>\n<tbody>\n");
     boolean firstReset = true;
     for (FrameRecord frame : frames) {
@@ -231,9 +234,10 @@ final class ReportHtml {
           break;
         default:
           boolean control = (c < 0x20 && c != '\n' && c != '\t') || (c >= 0x7f && c < 0xa0);
-          boolean loneSurrogate = Character.isSurrogate(c)
-              && !(Character.isHighSurrogate(c) && i + 1 < text.length() && Character.isLowSurrogate(text.charAt(i + 1)))
-              && !(Character.isLowSurrogate(c) && i > 0 && Character.isHighSurrogate(text.charAt(i - 1)));
+          boolean paired = Character.isHighSurrogate(c)
+              ? i + 1 < text.length() && Character.isLowSurrogate(text.charAt(i + 1))
+              : i > 0 && Character.isHighSurrogate(text.charAt(i - 1));
+          boolean loneSurrogate = Character.isSurrogate(c) && !paired;
           out.append(control || loneSurrogate ? '\ufffd' : c);
       }
     }
