@@ -33,7 +33,7 @@ final class ReportHtml {
       "th{background:#f6f8fa;font-weight:600}td.n{text-align:right}",
       "table.timeline{width:100%;max-width:1100px;table-layout:fixed}",
       "td.t{text-align:right}td.t,td.dir{white-space:nowrap}",
-      "col.t{width:72px}col.dir{width:96px}col.type{width:170px}col.flags{width:100px}col.read{width:48px}",
+      "col.t{width:72px}col.dir{width:96px}col.type{width:160px}col.flags{width:112px}col.read{width:48px}",
       "col.when{width:150px}",
       "tr.sent td{color:#59636e}tr.lost td{background:#ffebe9;font-weight:600}tr.lost td.type{color:#a40e26}",
       ".track{display:block;position:relative;height:10px;background:#eaeef2;border-radius:5px}",
