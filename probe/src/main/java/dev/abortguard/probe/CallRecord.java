@@ -49,21 +49,29 @@ final class CallRecord {
     frames.add(FrameRecord.sent(type, nanos - startNanos, endStream, errorCode));
   }
 
+  void sentData(int length, long nanos, boolean endStream) {
+    frames.add(FrameRecord.sentData(nanos - startNanos, length, endStream));
+  }
+
   void headersReceived(Http2Headers headers, boolean endStream, long nanos, long read) {
-    frames.add(FrameRecord.received("HEADERS", nanos - startNanos, endStream, null, read));
+    CharSequence status = headers.status();
+    Integer frameHttpStatus = status == null ? null : parseInt(status.toString());
+    CharSequence grpc = headers.get("grpc-status");
+    Integer frameGrpcStatus = grpc == null ? null : parseInt(grpc.toString());
+    CharSequence message = headers.get("grpc-message");
+    String frameGrpcMessage = message == null ? null : percentDecode(message.toString());
+    frames.add(FrameRecord.receivedHeaders(nanos - startNanos, endStream, read, frameHttpStatus, frameGrpcStatus,
+        frameGrpcMessage));
     if (!headersSeen) {
       headersSeen = true;
-      CharSequence status = headers.status();
-      httpStatus = status == null ? null : parseInt(status.toString());
+      httpStatus = frameHttpStatus;
       CharSequence type = headers.get("content-type");
       contentType = type == null ? null : type.toString();
-      trailersOnly = endStream && headers.contains("grpc-status");
+      trailersOnly = endStream && grpc != null;
     }
-    CharSequence status = headers.get("grpc-status");
-    if (status != null) {
-      grpcStatus = parseInt(status.toString());
-      CharSequence message = headers.get("grpc-message");
-      grpcMessage = message == null ? null : percentDecode(message.toString());
+    if (grpc != null) {
+      grpcStatus = frameGrpcStatus;
+      grpcMessage = frameGrpcMessage;
     }
     if (endStream) {
       ended(nanos, read);
@@ -71,7 +79,7 @@ final class CallRecord {
   }
 
   void dataReceived(int length, boolean endStream, long nanos, long read) {
-    frames.add(FrameRecord.received("DATA", nanos - startNanos, endStream, null, read));
+    frames.add(FrameRecord.receivedData(nanos - startNanos, length, endStream, read));
     if (endStream) {
       ended(nanos, read);
     }

@@ -1,5 +1,8 @@
 package dev.abortguard.probe;
 
+import java.nio.file.Files;
+import java.nio.file.InvalidPathException;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
@@ -19,7 +22,7 @@ final class CheckOptions {
   static final String USAGE =
       "usage: java -jar abortguard-probe.jar check TARGET [--tls] [--insecure] [--authority HOST]\n"
           + "         [--path /pkg.Service/Method] [--header name=value]... [--calls N] [--wait 100ms]\n"
-          + "         [--timeout 5s] [--json]\n"
+          + "         [--timeout 5s] [--json] [--html FILE]\n"
           + "  TARGET              host:port of the gRPC server or proxy, cleartext HTTP/2 (h2c) unless --tls\n"
           + "  --tls               connect with TLS, offering h2 by ALPN\n"
           + "  --insecure          with --tls: accept any certificate (self-signed, private CA)\n"
@@ -34,10 +37,11 @@ final class CheckOptions {
           + "  --timeout DURATION  bound on connecting and on each answer (default "
           + CommandLine.formatMillis(DEFAULT_TIMEOUT_MILLIS) + ")\n"
           + "  --json              print the report as JSON\n"
+          + "  --html FILE         also write the report as one self-contained HTML page to FILE\n"
           + "exit status: 0 keeps statuses, 1 loses statuses for C-core clients, 2 error";
 
   private static final Set<String> VALUE_OPTIONS =
-      Set.of("--authority", "--path", "--header", "--calls", "--wait", "--timeout");
+      Set.of("--authority", "--path", "--header", "--calls", "--wait", "--timeout", "--html");
   private static final Set<String> SWITCHES = Set.of("--tls", "--insecure", "--json");
   /** Request headers the probe sets itself; metadata may not replace them. */
   private static final Set<String> RESERVED_HEADERS = Set.of("content-type", "te", "connection", "host");
@@ -52,9 +56,11 @@ final class CheckOptions {
   private final long waitMillis;
   private final long timeoutMillis;
   private final boolean json;
+  private final Path html;
 
   private CheckOptions(Target target, boolean tls, boolean insecure, String authority, String path,
-      List<Map.Entry<String, String>> headers, int calls, long waitMillis, long timeoutMillis, boolean json) {
+      List<Map.Entry<String, String>> headers, int calls, long waitMillis, long timeoutMillis, boolean json,
+      Path html) {
     this.target = target;
     this.tls = tls;
     this.insecure = insecure;
@@ -65,6 +71,7 @@ final class CheckOptions {
     this.waitMillis = waitMillis;
     this.timeoutMillis = timeoutMillis;
     this.json = json;
+    this.html = html;
   }
 
   /** Parses the arguments after {@code check}. */
@@ -101,7 +108,36 @@ final class CheckOptions {
         line.intValue("--calls", DEFAULT_CALLS, 1, MAX_CALLS),
         line.durationMillis("--wait", DEFAULT_WAIT_MILLIS, 0, 10_000),
         line.durationMillis("--timeout", DEFAULT_TIMEOUT_MILLIS, 100, 60_000),
-        line.has("--json"));
+        line.has("--json"),
+        htmlFile(line.value("--html")));
+  }
+
+  /** Checked before any call is made, so a typo in the path does not cost the operator a whole check. */
+  private static Path htmlFile(String text) throws UsageException {
+    if (text == null) {
+      return null;
+    }
+    if (text.trim().isEmpty()) {
+      throw new UsageException("--html: give the file to write, e.g. --html report.html");
+    }
+    Path file;
+    try {
+      file = Path.of(text).toAbsolutePath().normalize();
+    } catch (InvalidPathException e) {
+      throw new UsageException("--html: '" + text + "' is not a file name: " + e.getReason());
+    }
+    if (Files.isDirectory(file)) {
+      throw new UsageException("--html: '" + text + "' is a directory; name the file to write, e.g. "
+          + file.resolve("report.html"));
+    }
+    Path dir = file.getParent();
+    if (dir == null || !Files.isDirectory(dir)) {
+      throw new UsageException("--html: the directory of '" + text + "' (" + dir + ") does not exist");
+    }
+    if (!Files.isWritable(dir)) {
+      throw new UsageException("--html: cannot write into " + dir);
+    }
+    return file;
   }
 
   private static Map.Entry<String, String> parseHeader(String text) throws UsageException {
@@ -165,5 +201,10 @@ final class CheckOptions {
 
   boolean json() {
     return json;
+  }
+
+  /** Where to write the HTML report (absolute), or null for none. */
+  Path html() {
+    return html;
   }
 }

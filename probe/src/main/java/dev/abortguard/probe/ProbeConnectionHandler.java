@@ -10,23 +10,18 @@ import io.netty.handler.codec.http2.Http2ConnectionEncoder;
 import io.netty.handler.codec.http2.Http2ConnectionHandler;
 import io.netty.handler.codec.http2.Http2Error;
 import io.netty.handler.codec.http2.Http2Exception;
-import io.netty.handler.codec.http2.Http2FrameAdapter;
 import io.netty.handler.codec.http2.Http2Headers;
 import io.netty.handler.codec.http2.Http2Settings;
 import io.netty.handler.codec.http2.Http2Stream;
 import io.netty.handler.ssl.SslHandler;
 import io.netty.handler.ssl.SslHandshakeCompletionEvent;
-import java.nio.charset.StandardCharsets;
-import java.util.ArrayList;
-import java.util.HashMap;
-import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
 /**
  * The probe's side of one HTTP/2 connection: says when the server is ready (its SETTINGS arrived)
- * or why it never was, opens calls, and hands every frame received on a call's stream to its
- * {@link CallRecord} with the time and the number of the socket read that brought it.
+ * or why it never was, and opens and ends calls. Recording the frames the peer sends on a call's
+ * stream is {@link CallFrameRouter}'s part.
  *
  * <p>Everything here runs on the connection's event loop.
  */
@@ -35,9 +30,8 @@ final class ProbeConnectionHandler extends Http2ConnectionHandler {
   private final boolean tls;
   private final long timeoutMillis;
   private final CompletableFuture<Void> ready = new CompletableFuture<>();
-  private final Map<Integer, CallRecord> calls = new HashMap<>();
+  private final CallFrameRouter router;
   private ChannelHandlerContext ctx;
-  private String goAway;
   // Client streams are odd; this handler is the only one that opens any.
   private int nextStreamId = 1;
   private volatile boolean handshakeDone;
@@ -48,6 +42,7 @@ final class ProbeConnectionHandler extends Http2ConnectionHandler {
     this.reads = reads;
     this.tls = tls;
     this.timeoutMillis = timeoutMillis;
+    this.router = new CallFrameRouter(reads, ready);
   }
 
   /**
@@ -83,15 +78,16 @@ final class ProbeConnectionHandler extends Http2ConnectionHandler {
     nextStreamId += 2;
     long now = System.nanoTime();
     CallRecord call = new CallRecord(number, streamId, now);
-    calls.put(streamId, call);
+    router.watch(call);
     encoder().writeHeaders(ctx, streamId, headers, 0, false, ctx.newPromise()).addListener(f -> {
       if (!f.isSuccess()) {
         call.abandon("the stream could not be opened: " + f.cause());
       }
     });
     call.sent("HEADERS", now, false, null);
+    int length = message.readableBytes(); // read before the encoder takes the buffer
     encoder().writeData(ctx, streamId, message, 0, false, ctx.newPromise());
-    call.sent("DATA", System.nanoTime(), false, null);
+    call.sentData(length, System.nanoTime(), false);
     ctx.flush();
     return call;
   }
@@ -102,7 +98,7 @@ final class ProbeConnectionHandler extends Http2ConnectionHandler {
    * nobody's reset-flood limit counts it), else with RST_STREAM(CANCEL).
    */
   void finishCall(CallRecord call) {
-    calls.remove(call.streamId());
+    router.stopWatching(call);
     Http2Stream stream = connection().stream(call.streamId());
     if (stream == null || stream.state() == Http2Stream.State.CLOSED || !ctx.channel().isActive()) {
       return;
@@ -110,7 +106,7 @@ final class ProbeConnectionHandler extends Http2ConnectionHandler {
     long now = System.nanoTime();
     if (call.ended() && stream.state() == Http2Stream.State.HALF_CLOSED_REMOTE) {
       encoder().writeData(ctx, call.streamId(), Unpooled.EMPTY_BUFFER, 0, true, ctx.newPromise());
-      call.sent("DATA", now, true, null);
+      call.sentData(0, now, true);
     } else {
       resetStream(ctx, call.streamId(), Http2Error.CANCEL.code(), ctx.newPromise());
       call.sent("RST_STREAM", now, false, Http2Error.CANCEL.code());
@@ -171,11 +167,9 @@ final class ProbeConnectionHandler extends Http2ConnectionHandler {
 
   @Override
   public void channelInactive(ChannelHandlerContext ctx) throws Exception {
+    String goAway = router.goAway();
     fail(new ConnectionClosedException(goAway));
-    String why = "the connection closed" + (goAway == null ? "" : " after " + goAway);
-    for (CallRecord call : new ArrayList<>(calls.values())) {
-      call.abandon(why);
-    }
+    router.abandonAll("the connection closed" + (goAway == null ? "" : " after " + goAway));
     super.channelInactive(ctx);
   }
 
@@ -190,65 +184,6 @@ final class ProbeConnectionHandler extends Http2ConnectionHandler {
 
   private void fail(Throwable cause) {
     ready.completeExceptionally(cause);
-  }
-
-  /** Routes frames to calls; the decoder has already checked them and done flow control. */
-  private final class FrameRouter extends Http2FrameAdapter {
-    @Override
-    public void onSettingsRead(ChannelHandlerContext ctx, Http2Settings settings) {
-      ready.complete(null);
-    }
-
-    @Override
-    public void onHeadersRead(ChannelHandlerContext ctx, int streamId, Http2Headers headers, int padding,
-        boolean endStream) {
-      CallRecord call = calls.get(streamId);
-      if (call != null) {
-        call.headersReceived(headers, endStream, reads.currentNanos(), reads.current());
-      }
-    }
-
-    @Override
-    public void onHeadersRead(ChannelHandlerContext ctx, int streamId, Http2Headers headers, int streamDependency,
-        short weight, boolean exclusive, int padding, boolean endStream) {
-      onHeadersRead(ctx, streamId, headers, padding, endStream);
-    }
-
-    @Override
-    public int onDataRead(ChannelHandlerContext ctx, int streamId, ByteBuf data, int padding, boolean endOfStream) {
-      CallRecord call = calls.get(streamId);
-      if (call != null) {
-        call.dataReceived(data.readableBytes(), endOfStream, reads.currentNanos(), reads.current());
-      }
-      return data.readableBytes() + padding; // consumed: give the window back at once
-    }
-
-    @Override
-    public void onRstStreamRead(ChannelHandlerContext ctx, int streamId, long errorCode) {
-      CallRecord call = calls.get(streamId);
-      if (call != null) {
-        call.resetReceived(errorCode, reads.currentNanos(), reads.current());
-      }
-    }
-
-    @Override
-    public void onWindowUpdateRead(ChannelHandlerContext ctx, int streamId, int windowSizeIncrement) {
-      CallRecord call = calls.get(streamId);
-      if (call != null) {
-        call.windowUpdateReceived(reads.currentNanos(), reads.current());
-      }
-    }
-
-    @Override
-    public void onGoAwayRead(ChannelHandlerContext ctx, int lastStreamId, long errorCode, ByteBuf debugData) {
-      String debug = debugData.toString(StandardCharsets.UTF_8);
-      goAway = "GOAWAY(" + Http2Names.errorName(errorCode) + (debug.isEmpty() ? "" : ", \"" + debug + "\"") + ")";
-      for (CallRecord call : new ArrayList<>(calls.values())) {
-        if (call.streamId() > lastStreamId) {
-          call.abandon("the server refused the stream with " + goAway);
-        }
-      }
-    }
   }
 
   /** Builds the handler with the probe's settings: a client, no server push, no graceful wait on close. */
@@ -278,7 +213,7 @@ final class ProbeConnectionHandler extends Http2ConnectionHandler {
         Http2ConnectionDecoder decoder, Http2ConnectionEncoder encoder, Http2Settings initialSettings) {
       ProbeConnectionHandler handler =
           new ProbeConnectionHandler(decoder, encoder, initialSettings, reads, tls, timeoutMillis);
-      decoder.frameListener(handler.new FrameRouter());
+      decoder.frameListener(handler.router);
       return handler;
     }
   }

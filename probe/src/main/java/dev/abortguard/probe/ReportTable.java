@@ -10,12 +10,9 @@ final class ReportTable {
   private ReportTable() {}
 
   static String render(CheckReport report) {
-    CheckOptions options = report.options();
     StringBuilder out = new StringBuilder();
-    out.append(String.format("abortguard-probe check %s (%s), path %s%n", options.target(),
-        options.tls() ? "TLS" : "h2c", options.path()));
-    out.append(String.format("%d call(s), each watched for %s after its status%n%n", report.calls().size(),
-        CommandLine.formatMillis(options.waitMillis())));
+    out.append(heading(report.options())).append(System.lineSeparator());
+    out.append(scope(report)).append(System.lineSeparator()).append(System.lineSeparator());
     if (!report.calls().isEmpty()) {
       out.append(line("call", "stream", "status", "response", "took", "then", "after", "same read"));
       for (CallRecord call : report.calls()) {
@@ -24,39 +21,64 @@ final class ReportTable {
       out.append(System.lineSeparator());
     }
     Verdict verdict = report.verdict();
-    out.append(String.format("verdict: %s (exit %d)%n", verdict.title(), verdict.exitCode()));
+    out.append(verdictLine(verdict)).append(System.lineSeparator());
     out.append(wrap(report.message(), WIDTH));
     return out.toString();
   }
 
   private static String row(CallRecord call) {
-    String status;
-    if (call.hasStatus()) {
-      status = Http2Names.grpcStatusName(call.grpcStatus()) + " (" + call.grpcStatus() + ")";
-    } else if (call.ended()) {
-      status = "none (HTTP " + call.httpStatus() + ")";
-    } else if (call.resetCode() != null) {
-      status = "none: reset";
-    } else {
-      status = "none";
-    }
-    String response = !call.headersSeen() ? "-" : call.trailersOnly() ? "trailers-only" : "headers+trailers";
-    String then;
     String after = "";
     String sameRead = "";
-    if (call.resetCode() != null) {
-      then = "RST_STREAM(" + Http2Names.errorName(call.resetCode()) + ")";
-      if (call.resetAfterEnd()) {
-        after = millis(call.nanosEndToReset());
-        sameRead = call.resetInSameRead() ? "yes" : "no";
-      }
-    } else if (call.abandoned() != null) {
-      then = "connection lost";
-    } else {
-      then = call.ended() ? "nothing" : "-";
+    if (call.resetAfterEnd()) {
+      after = millis(call.nanosEndToReset());
+      sameRead = call.resetInSameRead() ? "yes" : "no";
     }
-    return line(call.number(), call.streamId(), status, response,
-        call.ended() ? millis(call.nanosToEnd()) : "-", then, after, sameRead);
+    return line(call.number(), call.streamId(), status(call), response(call),
+        call.ended() ? millis(call.nanosToEnd()) : "-", then(call), after, sameRead);
+  }
+
+  /** {@code abortguard-probe check 127.0.0.1:8443 (h2c), path /pkg.Svc/Method}. */
+  static String heading(CheckOptions options) {
+    return String.format("abortguard-probe check %s (%s), path %s", options.target(), options.tls() ? "TLS" : "h2c",
+        options.path());
+  }
+
+  /** {@code 3 call(s), each watched for 100ms after its status}. */
+  static String scope(CheckReport report) {
+    return String.format("%d call(s), each watched for %s after its status", report.calls().size(),
+        CommandLine.formatMillis(report.options().waitMillis()));
+  }
+
+  /** The verdict line: {@code verdict: KEEPS STATUSES (exit 0)}; the HTML report shows the same. */
+  static String verdictLine(Verdict verdict) {
+    return String.format("verdict: %s (exit %d)", verdict.title(), verdict.exitCode());
+  }
+
+  /** What status the call got: {@code PERMISSION_DENIED (7)}, {@code none (HTTP 503)}, {@code none: reset}. */
+  static String status(CallRecord call) {
+    if (call.hasStatus()) {
+      return Http2Names.grpcStatusName(call.grpcStatus()) + " (" + call.grpcStatus() + ")";
+    } else if (call.ended()) {
+      return "none (HTTP " + call.httpStatus() + ")";
+    } else if (call.resetCode() != null) {
+      return "none: reset";
+    }
+    return "none";
+  }
+
+  /** {@code trailers-only}, {@code headers+trailers}, or {@code -} when no HEADERS came. */
+  static String response(CallRecord call) {
+    return !call.headersSeen() ? "-" : call.trailersOnly() ? "trailers-only" : "headers+trailers";
+  }
+
+  /** What followed: {@code RST_STREAM(CANCEL)}, {@code nothing}, {@code connection lost}, or {@code -}. */
+  static String then(CallRecord call) {
+    if (call.resetCode() != null) {
+      return "RST_STREAM(" + Http2Names.errorName(call.resetCode()) + ")";
+    } else if (call.abandoned() != null) {
+      return "connection lost";
+    }
+    return call.ended() ? "nothing" : "-";
   }
 
   /** Breaks {@code text} into lines of at most {@code width} characters, at spaces. */

@@ -5,9 +5,11 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 class CheckOptionsTest {
   @Test
@@ -23,6 +25,17 @@ class CheckOptionsTest {
     assertEquals(100, options.waitMillis());
     assertEquals(5000, options.timeoutMillis());
     assertFalse(options.json());
+    assertEquals(null, options.html());
+  }
+
+  @Test
+  void htmlFileIsCheckedBeforeAnyCall(@TempDir Path dir) throws Exception {
+    Path file = dir.resolve("report.html");
+    assertEquals(file.toAbsolutePath(), CheckOptions.parse(List.of("h:1", "--html", file.toString())).html());
+    assertMessage("--html: the directory of", List.of("h:1", "--html", dir.resolve("nope/report.html").toString()));
+    assertMessage("is a directory; name the file to write", List.of("h:1", "--html", dir.toString()));
+    assertMessage("--html needs a value", List.of("h:1", "--html"));
+    assertMessage("--html: give the file to write", List.of("h:1", "--html", " "));
   }
 
   @Test

@@ -119,6 +119,21 @@ class ReferenceBehavioursIT {
   }
 
   @Test
+  void longCheckShowsProgressOnStderr() throws Exception {
+    // grpc-java sends nothing after the status, so each call is watched for the whole --wait:
+    // 12 calls take at least 1.2 s, past the second after which progress starts.
+    CheckRun run = CheckRun.check(dir, grpcJava.target(), "--calls", "12", "--wait", "100ms").assertExit(0);
+    List<String> lines = run.stderr.lines().collect(Collectors.toList());
+    assertTrue(lines.contains("call 12/12: PERMISSION_DENIED (7), then nothing"), run::toString);
+    for (String line : lines) {
+      assertTrue(line.matches("call ([1-9]|1[0-2])/12: PERMISSION_DENIED \\(7\\), then nothing"), run::toString);
+    }
+    // Stdout is the table, untouched.
+    assertTrue(run.stdout.startsWith("abortguard-probe check " + grpcJava.target() + " (h2c)"), run::toString);
+    assertTrue(run.stdout.contains("verdict: KEEPS STATUSES (exit 0)"), run::toString);
+  }
+
+  @Test
   void jsonSchemaIsStable() throws Exception {
     CheckRun run = CheckRun.check(dir, grpcJava.target(), "--calls", "1", "--json").assertExit(0);
     Map<String, Object> json = run.json();
