@@ -915,6 +915,25 @@ public final class RawHttp2Client implements AutoCloseable {
     }
   }
 
+  /**
+   * {@link System#nanoTime()} when this client wrote the first frame of {@code streamId} (its
+   * HEADERS): nothing the server does on that stream, a grace it starts included, can begin
+   * earlier, however late the client's reader thread runs.
+   */
+  public long firstSentNanos(int streamId) {
+    lock.lock();
+    try {
+      for (Object entry : log) {
+        if (entry instanceof Frame && ((Frame) entry).sent() && ((Frame) entry).streamId() == streamId) {
+          return ((Frame) entry).receivedNanos();
+        }
+      }
+    } finally {
+      lock.unlock();
+    }
+    throw new IllegalArgumentException("nothing sent on stream " + streamId);
+  }
+
   /** A snapshot of the frames received so far on one stream (0 for the connection). */
   public List<Frame> frames(int streamId) {
     return frames().stream().filter(f -> f.streamId() == streamId).collect(Collectors.toList());

@@ -82,6 +82,7 @@ class ShadedServerWireTest {
   void eachPolicyOnTheWire(ResetPolicy policy) throws Exception {
     Server server = start(guarded(guard(policy, GRACE)));
     try (RawHttp2Client client = RawHttp2Client.connect("127.0.0.1", server.getPort())) {
+      long callStarted = System.nanoTime(); // the server cannot end the stream, nor start its grace, earlier
       Frame trailers = abortedCall(client);
       int stream = trailers.streamId();
       switch (policy) {
@@ -93,11 +94,11 @@ class ShadedServerWireTest {
           break;
         }
         case DEFERRED: {
-          client.assertNoFrame(rstOn(stream), GRACE.minusMillis(100));
-          Frame rst = client.awaitFrame(rstOn(stream), WAIT);
+          Frame rst = client.awaitFrame(rstOn(stream), GRACE.plus(WAIT));
           assertEquals(NO_ERROR, rst.errorCode());
-          assertTrue(rst.receivedNanos() - trailers.receivedNanos() >= GRACE.toNanos() - TimeUnit.MILLISECONDS.toNanos(20),
-              client.describeFrames());
+          // A bound no scheduling delay can break: the grace starts after the call did.
+          assertTrue(rst.receivedNanos() - callStarted >= GRACE.toNanos(),
+              "reset before the grace ran out\n" + client.describeFrames());
           assertEquals(1, released("grace_expired"));
           break;
         }
