@@ -77,8 +77,9 @@ public final class GuardedRequests implements Handler<HttpServerRequest> {
       }
       Status.Code code = abortCode(status);
       if (code != null && response.bytesWritten() == 0) {
+        boolean halfClosed = adapter != null ? adapter.peerHalfClosed(request.streamId()) : request.isEnded();
         metrics.onAbort(call.method(), code,
-            request.isEnded() ? GuardMetrics.Peer.HALF_CLOSED : GuardMetrics.Peer.STREAMING,
+            halfClosed ? GuardMetrics.Peer.HALF_CLOSED : GuardMetrics.Peer.STREAMING,
             trailersOnly ? GuardMetrics.Response.TRAILERS_ONLY : GuardMetrics.Response.HEADERS_THEN_TRAILERS);
         call.ended(code);
       } else {

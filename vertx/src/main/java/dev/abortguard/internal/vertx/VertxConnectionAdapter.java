@@ -139,6 +139,18 @@ public final class VertxConnectionAdapter {
     calls.put(streamId, call);
   }
 
+  /**
+   * Whether the peer has ended its side of {@code streamId} (or the stream is gone): read when a
+   * response ends, which on the event loop is just after its trailers were written. Vert.x reports a
+   * request's end only after the handler that aborted it on its HEADERS returned, so its own {@code
+   * isEnded()} would call a request that came with END_STREAM still streaming.
+   */
+  boolean peerHalfClosed(int streamId) {
+    Http2Stream stream = handler.connection().stream(streamId);
+    return stream == null || stream.state() == Http2Stream.State.HALF_CLOSED_REMOTE
+        || stream.state() == Http2Stream.State.CLOSED;
+  }
+
   /** Streams lingering on this connection now (tests and diagnostics). */
   int lingeringCount() {
     return driver.lingeringCount();

@@ -1,0 +1,147 @@
+package dev.abortguard.vertx;
+
+import static dev.abortguard.testing.EarlyCloseExpectations.rstOn;
+import static dev.abortguard.testing.RawHttp2Client.HEADERS;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.abortguard.AbortGuard;
+import dev.abortguard.ResetPolicy;
+import dev.abortguard.internal.core.ReleaseCause;
+import dev.abortguard.internal.vertx.VertxInternals;
+import dev.abortguard.testing.RawHttp2Client;
+import dev.abortguard.testing.TestServers;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.vertx.core.http.HttpConnection;
+import io.vertx.core.http.HttpServer;
+import io.vertx.core.http.HttpServerOptions;
+import java.lang.reflect.Proxy;
+import java.time.Duration;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/** Every wrong wiring of {@link AbortGuardVertx} either works or fails loudly, naming the fix. */
+class AbortGuardVertxMisuseTest {
+  static final Duration WAIT = Duration.ofSeconds(5);
+  static final String BIDI = TestServers.path(TestServers.BIDI);
+
+  static AbortGuard guard(SimpleMeterRegistry registry) {
+    return AbortGuard.builder().properties(name -> null).meterRegistry(registry)
+        .reset(ResetPolicy.IMMEDIATE).build();
+  }
+
+  @Test
+  void installBeforeTheRequestHandlerNamesTheOrder() {
+    HttpServer server = VertxTestServer.VERTX.createHttpServer();
+    IllegalStateException e = assertThrows(IllegalStateException.class,
+        () -> AbortGuardVertx.install(guard(new SimpleMeterRegistry()), server));
+    assertTrue(e.getMessage().contains("server.requestHandler(grpcServer) first"), e.getMessage());
+  }
+
+  @Test
+  void installOnAListeningServerNamesTheFix() {
+    try (VertxTestServer server = VertxTestServer.startStock()) {
+      IllegalStateException e = assertThrows(IllegalStateException.class,
+          () -> AbortGuardVertx.install(guard(new SimpleMeterRegistry()), server.server));
+      assertTrue(e.getMessage().contains("before listen()"), e.getMessage());
+    }
+  }
+
+  @Test
+  void installingTheSameGuardTwiceChangesNothingAndAnotherIsRefused() {
+    SimpleMeterRegistry registry = new SimpleMeterRegistry();
+    AbortGuard guard = guard(registry);
+    HttpServer server = VertxTestServer.VERTX.createHttpServer(
+        new HttpServerOptions().setHost("127.0.0.1").setPort(0));
+    server.requestHandler(VertxTestServer.grpcServer());
+    assertSame(server, AbortGuardVertx.install(guard, server));
+    Object wrapped = server.requestHandler();
+    AbortGuardVertx.install(guard, server);
+    assertSame(wrapped, server.requestHandler(), "installed once");
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        () -> AbortGuardVertx.install(guard(new SimpleMeterRegistry()), server));
+    assertTrue(e.getMessage().contains("another AbortGuard"), e.getMessage());
+    VertxTestServer.await(server.listen().toCompletionStage().toCompletableFuture());
+    try (RawHttp2Client client = RawHttp2Client.connect("127.0.0.1", server.actualPort())) {
+      int stream = client.startCall(BIDI, Map.of(TestServers.ABORT_HEADER, "PERMISSION_DENIED"), false);
+      client.awaitFrame(rstOn(stream), WAIT);
+      client.sync();
+      assertEquals(1, client.frames(stream).stream().filter(rstOn(stream)).count(), "one reset: one adapter\n"
+          + client.describeFrames());
+    } finally {
+      VertxTestServer.await(server.close().toCompletionStage().toCompletableFuture());
+    }
+  }
+
+  @Test
+  void aDisabledGuardIsStockOnTheWire() {
+    try (VertxTestServer server = VertxTestServer.start(b -> b.enabled(false).reset(ResetPolicy.IMMEDIATE));
+        RawHttp2Client client = server.connect()) {
+      int stream = client.startCall(BIDI, Map.of(TestServers.ABORT_HEADER, "PERMISSION_DENIED"), false);
+      client.awaitFrame(stream, HEADERS, WAIT);
+      client.assertNoFrame(rstOn(stream), Duration.ofMillis(300));
+      assertEquals(0, server.releasedTotal());
+      assertEquals(0, server.aborts());
+    }
+  }
+
+  @Test
+  void nullArgumentsAreNamed() {
+    AbortGuard guard = guard(new SimpleMeterRegistry());
+    HttpServer server = VertxTestServer.VERTX.createHttpServer();
+    assertEquals("guard", assertThrows(NullPointerException.class, () -> AbortGuardVertx.install(null, server))
+        .getMessage());
+    assertEquals("server", assertThrows(NullPointerException.class, () -> AbortGuardVertx.install(guard, null))
+        .getMessage());
+    assertEquals("connection", assertThrows(NullPointerException.class, () -> AbortGuardVertx.guard(guard, null))
+        .getMessage());
+  }
+
+  @Test
+  void aForeignConnectionIsRefusedNamingTheVertxVersion() {
+    HttpConnection foreign = (HttpConnection) Proxy.newProxyInstance(getClass().getClassLoader(),
+        new Class<?>[] {HttpConnection.class}, (proxy, method, args) -> null);
+    IllegalStateException e = assertThrows(IllegalStateException.class,
+        () -> AbortGuardVertx.guard(guard(new SimpleMeterRegistry()), foreign));
+    assertTrue(e.getMessage().contains("Vert.x " + VertxInternals.version()), e.getMessage());
+    assertTrue(e.getMessage().contains("pass the connection Vert.x gave you"), e.getMessage());
+    assertEquals("5.0.7", VertxInternals.version());
+  }
+
+  /**
+   * {@code guard(guard, connection)} from the server's connection handler, without install: the
+   * policy applies (no aborts counted: that is install's request handler), and guarding the same
+   * connection again from a request handler changes nothing.
+   */
+  @Test
+  void guardFromTheConnectionHandlerIsIdempotent() {
+    SimpleMeterRegistry registry = new SimpleMeterRegistry();
+    AbortGuard guard = guard(registry);
+    HttpServer server = VertxTestServer.VERTX.createHttpServer(
+        new HttpServerOptions().setHost("127.0.0.1").setPort(0));
+    io.vertx.grpc.server.GrpcServer grpc = VertxTestServer.grpcServer();
+    server.connectionHandler(connection -> AbortGuardVertx.guard(guard, connection));
+    server.requestHandler(request -> {
+      AbortGuardVertx.guard(guard, request.connection());
+      grpc.handle(request);
+    });
+    VertxTestServer.await(server.listen().toCompletionStage().toCompletableFuture());
+    try (RawHttp2Client client = RawHttp2Client.connect("127.0.0.1", server.actualPort())) {
+      int stream = client.startCall(BIDI, Map.of(TestServers.ABORT_HEADER, "PERMISSION_DENIED"), false);
+      client.awaitFrame(rstOn(stream), WAIT);
+      client.sync();
+      assertEquals(1, client.frames(stream).stream().filter(rstOn(stream)).count(), client.describeFrames());
+      AbortGuard other = guard(new SimpleMeterRegistry());
+      int second = client.startCall(BIDI, Map.of(), false);
+      client.sync();
+      assertEquals(1.0, registry.get("grpc.server.streams.released").tag("cause", ReleaseCause.IMMEDIATE.tagValue())
+          .counter().count());
+      client.sendData(second, new byte[0], true);
+      assertTrue(other != guard);
+    } finally {
+      VertxTestServer.await(server.close().toCompletionStage().toCompletableFuture());
+    }
+  }
+}
