@@ -37,6 +37,8 @@ final class VertxTestServer implements AutoCloseable, GuardMeters {
   final AbortGuard guard;
   final HttpServer server;
   private final boolean tls;
+  private final java.util.List<io.vertx.core.http.HttpConnection> connections =
+      new java.util.concurrent.CopyOnWriteArrayList<>();
 
   private VertxTestServer(UnaryOperator<AbortGuard.Builder> guardOptions, boolean tls,
       Consumer<HttpServerOptions> options) {
@@ -52,6 +54,7 @@ final class VertxTestServer implements AutoCloseable, GuardMeters {
     }
     options.accept(serverOptions);
     this.server = VERTX.createHttpServer(serverOptions);
+    server.connectionHandler(connections::add);
     server.requestHandler(grpcServer());
     if (guard != null) {
       AbortGuardVertx.install(guard, server);
@@ -127,6 +130,24 @@ final class VertxTestServer implements AutoCloseable, GuardMeters {
 
   RawHttp2Client connect() {
     return tls ? RawHttp2Client.connectTls("127.0.0.1", port()) : RawHttp2Client.connect("127.0.0.1", port());
+  }
+
+  /**
+   * Streams open on the server's connections, as Netty counts them under Vert.x (read on each
+   * connection's event loop): what a peer holds against MAX_CONCURRENT_STREAMS, lingering ones too.
+   */
+  int activeStreams() {
+    int total = 0;
+    for (io.vertx.core.http.HttpConnection connection : connections) {
+      io.netty.channel.Channel channel = dev.abortguard.internal.vertx.VertxInternals.channel(connection);
+      io.netty.handler.codec.http2.Http2ConnectionHandler handler =
+          channel.pipeline().get(io.netty.handler.codec.http2.Http2ConnectionHandler.class);
+      if (handler != null) {
+        total += await(java.util.concurrent.CompletableFuture.supplyAsync(
+            () -> handler.connection().numActiveStreams(), channel.eventLoop()));
+      }
+    }
+    return total;
   }
 
   /** Closes the server at once: its connections too. */
