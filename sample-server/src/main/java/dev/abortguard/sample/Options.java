@@ -121,7 +121,7 @@ public final class Options {
 
   /**
    * Parses {@code --port N}, {@code --metrics-port N}, {@code --host ADDRESS}, {@code
-   * --transport grpc|frame-codec|armeria|okhttp}, {@code --max-concurrent-streams N} and {@code
+   * --transport grpc|frame-codec|armeria|okhttp|vertx}, {@code --max-concurrent-streams N} and {@code
    * --max-rst-frames N/SECONDS} (each also as {@code --flag=value}, each at most once) over {@link
    * #defaults()}.
    *
