@@ -18,7 +18,7 @@ import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
-/** A Vert.x user's first test: the docs' install line, one aborted call over h2c, the meters. */
+/** A Vert.x user's first test: the docs' install line, one aborted call over h2c that the client leaves open, the meters and the grace reset. */
 class VertxAbortedCallTest {
   @Test
   void oneAbortedCallThroughTheGuardedVertxServer() throws Exception {
@@ -38,7 +38,8 @@ class VertxAbortedCallTest {
               .setHttp2ClearTextUpgrade(false))
           .request(new RequestOptions().setMethod(HttpMethod.POST).setHost("127.0.0.1").setPort(server.actualPort())
               .setURI("/consumer.Echo/Bidi").putHeader("content-type", "application/grpc").putHeader("te", "trailers"))
-          .compose(request -> request.send())
+          // Headers only: the client leaves its side open, so the abort early-closes the stream.
+          .compose(request -> request.sendHead().compose(v -> request.response()))
           .map(response -> response.getHeader("grpc-status"))
           .toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
       assertEquals("7", status, "PERMISSION_DENIED, trailers-only");
@@ -49,6 +50,13 @@ class VertxAbortedCallTest {
         Thread.sleep(10);
       }
       assertEquals(1.0, aborts, registry.getMetersAsString());
+      // The HTTP/2 adapter: the stream lingered, and the guard reset it after the 200 ms grace.
+      double released;
+      while ((released = registry.find("grpc.server.streams.released").tag("cause", "grace_expired").counters()
+          .stream().mapToDouble(c -> c.count()).sum()) < 1 && System.nanoTime() < deadline) {
+        Thread.sleep(10);
+      }
+      assertEquals(1.0, released, registry.getMetersAsString());
     } finally {
       vertx.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
     }
