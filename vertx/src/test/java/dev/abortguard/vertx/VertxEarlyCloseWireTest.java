@@ -75,6 +75,35 @@ class VertxEarlyCloseWireTest {
     }
   }
 
+  /**
+   * The peer's RST_STREAM(NO_ERROR) on a lingering stream, and again on the same stream once it
+   * is released (reset by the guard or already reset by the peer), with DATA after it: no GOAWAY,
+   * no reset on any other stream, and the next call on the connection is served.
+   */
+  @ParameterizedTest
+  @org.junit.jupiter.params.provider.EnumSource(ResetPolicy.class)
+  void latePeerResetsNeverKillTheConnection(ResetPolicy policy) {
+    VertxTestServer server = servers.get(policy);
+    try (RawHttp2Client client = server.connect()) {
+      int stream = client.startCall(PATH, ABORT, false);
+      Frame trailers = client.awaitFrame(stream, HEADERS, WAIT);
+      assertTrailersOnly(client, stream, trailers);
+      if (policy == ResetPolicy.DEFERRED) {
+        client.awaitFrame(rstOn(stream), GRACE.plus(WAIT)); // released by the grace first
+      }
+      client.sync();
+      client.sendRstStream(stream, RawHttp2Client.NO_ERROR);
+      client.sendMessage(stream, "late".getBytes(), false);
+      client.sendRstStream(stream, RawHttp2Client.NO_ERROR);
+      client.sync();
+      client.assertNoFrame(f -> f.type() == RawHttp2Client.GOAWAY, Duration.ZERO);
+      EarlyCloseExpectations.servesAnEcho(client, PATH);
+      client.assertNoFrame(f -> f.type() == RawHttp2Client.GOAWAY
+          || f.type() == RawHttp2Client.RST_STREAM && f.streamId() != stream, Duration.ZERO);
+      assertEquals(0, server.lingering(), client.describeFrames());
+    }
+  }
+
   /** Legal frames on a lingering stream never kill the connection, and the next call is served. */
   @ParameterizedTest(name = "{0} then {1}")
   @MethodSource("dev.abortguard.testing.EarlyCloseExpectations#policiesAndPeerFrames")

@@ -79,7 +79,7 @@ public final class VertxInternals {
 
   private static IllegalStateException unsupported(String what) {
     return new IllegalStateException("abortguard-vertx cannot guard this Vert.x " + version() + ": " + what
-        + ". It needs Vert.x 4.5 or 5.0 (tested on 5.0.7), whose HttpConnection is an " + CONNECTION_BASE
+        + ". It needs Vert.x 4.5 or 5.0 (tested on 5.0.7, and 4.5.27 in a user build), whose HttpConnection is an " + CONNECTION_BASE
         + " with a public channel() returning the Netty channel.");
   }
 }
