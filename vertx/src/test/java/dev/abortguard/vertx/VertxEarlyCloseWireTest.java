@@ -104,6 +104,38 @@ class VertxEarlyCloseWireTest {
     }
   }
 
+  /**
+   * The application writes to a stream 100 ms after the peer reset it with NO_ERROR: on stock
+   * Vert.x and guarded alike the write goes nowhere, and the connection serves the next call.
+   */
+  @ParameterizedTest
+  @org.junit.jupiter.params.provider.EnumSource(ResetPolicy.class)
+  void aLateWriteAfterThePeersResetLeavesTheConnectionUp(ResetPolicy policy) {
+    assertLateWriteHarmless(servers.get(policy));
+  }
+
+  @Test
+  void aLateWriteAfterThePeersResetOnStockVertx() {
+    try (VertxTestServer stock = VertxTestServer.startStock()) {
+      assertLateWriteHarmless(stock);
+    }
+  }
+
+  private static void assertLateWriteHarmless(VertxTestServer server) {
+    try (RawHttp2Client client = server.connect()) {
+      int stream = client.startCall("/" + TestServers.SERVICE + "/Late", Map.of(), false);
+      client.sendMessage(stream, "answer me late".getBytes(), false);
+      client.sync();
+      client.sendRstStream(stream, RawHttp2Client.NO_ERROR);
+      client.sync();
+      // The write is due 100 ms after the message; give it time, then check the connection.
+      client.assertNoFrame(f -> f.type() == RawHttp2Client.GOAWAY, Duration.ofMillis(400));
+      EarlyCloseExpectations.servesAnEcho(client, PATH);
+      // (A slow server may write before it reads the reset; either way the connection lives.)
+      client.assertNoFrame(f -> f.type() == RawHttp2Client.GOAWAY, Duration.ZERO);
+    }
+  }
+
   /** Legal frames on a lingering stream never kill the connection, and the next call is served. */
   @ParameterizedTest(name = "{0} then {1}")
   @MethodSource("dev.abortguard.testing.EarlyCloseExpectations#policiesAndPeerFrames")

@@ -94,6 +94,16 @@ final class VertxTestServer implements AutoCloseable, GuardMeters {
         request.handler(message -> request.response().write(message));
         request.endHandler(v -> request.response().end());
         break;
+      case "Late":
+        // Answers its first message 100 ms later, whatever the client did meanwhile (it may have
+        // reset the stream): the late write of an application that has not noticed the reset.
+        request.handler(message -> VERTX.setTimer(100, t -> {
+          request.response().write(message);
+          request.response().end();
+        }));
+        request.exceptionHandler(e -> { });
+        request.response().exceptionHandler(e -> { });
+        break;
       default:
         request.response().status(GrpcStatus.UNIMPLEMENTED).end();
     }
