@@ -90,9 +90,12 @@ final class VertxDemoServer implements DemoServer {
       if (parsed.headersFirst) {
         response.writeHead();
       }
-      response.status(GrpcStatus.valueOf(parsed.status.getCode().value()))
-          .statusMessage(parsed.status.getDescription())
-          .end();
+      // grpc-message as grpc-java writes it: Vert.x's statusMessage() would percent-encode the
+      // spaces too (legal, and clients decode it), but raw-frame checks compare the text.
+      // Trailers-only: it goes with the response headers; after writeHead(), with the trailers.
+      (parsed.headersFirst ? response.trailers() : response.headers())
+          .set("grpc-message", grpcMessage(parsed.status.getDescription()));
+      response.status(GrpcStatus.valueOf(parsed.status.getCode().value())).end();
       return;
     }
     switch (request.methodName()) {
@@ -127,6 +130,20 @@ final class VertxDemoServer implements DemoServer {
       default:
         response.status(GrpcStatus.UNIMPLEMENTED).end();
     }
+  }
+
+  /** gRPC's percent-encoding: bytes outside printable ASCII, and '%', become %XX; the rest stays. */
+  static String grpcMessage(String description) {
+    StringBuilder encoded = new StringBuilder();
+    for (byte b : description.getBytes(java.nio.charset.StandardCharsets.UTF_8)) {
+      int c = b & 0xff;
+      if (c >= 0x20 && c <= 0x7e && c != '%') {
+        encoded.append((char) c);
+      } else {
+        encoded.append('%').append(String.format("%02X", c));
+      }
+    }
+    return encoded.toString();
   }
 
   private static DemoRequest parse(Buffer message) {
