@@ -111,6 +111,35 @@ class AbortGuardVertxMisuseTest {
   }
 
   /**
+   * What a framework that routes requests itself calls ({@code GuardedRequests.observe}, the
+   * Quarkus extension's seam): the connection is guarded and the abort counted, as by install.
+   */
+  @Test
+  void observeWithoutOwningTheRequestHandlerGuardsAndCounts() {
+    SimpleMeterRegistry registry = new SimpleMeterRegistry();
+    AbortGuard guard = guard(registry);
+    dev.abortguard.internal.vertx.GuardedRequests observer =
+        new dev.abortguard.internal.vertx.GuardedRequests(dev.abortguard.internal.GuardParts.of(guard), null);
+    io.vertx.grpc.server.GrpcServer grpc = VertxTestServer.grpcServer();
+    HttpServer server = VertxTestServer.VERTX.createHttpServer(
+        new HttpServerOptions().setHost("127.0.0.1").setPort(0));
+    server.requestHandler(request -> {
+      observer.observe(request);
+      grpc.handle(request);
+    });
+    VertxTestServer.await(server.listen().toCompletionStage().toCompletableFuture());
+    try (RawHttp2Client client = RawHttp2Client.connect("127.0.0.1", server.actualPort())) {
+      int stream = client.startCall(BIDI, Map.of(TestServers.ABORT_HEADER, "PERMISSION_DENIED"), false);
+      client.awaitFrame(rstOn(stream), WAIT); // immediate
+      assertEquals(1.0, dev.abortguard.testing.GuardMeters.settle(() -> registry.find("grpc.server.aborts")
+          .tag("statusCode", "PERMISSION_DENIED").counters().stream().mapToDouble(c -> c.count()).sum(), 1.0),
+          registry.getMetersAsString());
+    } finally {
+      VertxTestServer.await(server.close().toCompletionStage().toCompletableFuture());
+    }
+  }
+
+  /**
    * {@code guard(guard, connection)} from the server's connection handler, without install: the
    * policy applies (no aborts counted: that is install's request handler), and guarding the same
    * connection again from a request handler changes nothing.

@@ -34,7 +34,10 @@ public final class GuardedRequests implements Handler<HttpServerRequest> {
   private final MethodDescriptor<?, ?> unknownMethod = method("unknown/unknown");
   private final AtomicBoolean warnedHttp1 = new AtomicBoolean();
 
-  /** Guards the requests of a server whose guard's parts are {@code parts}, then hands them to {@code delegate}. */
+  /**
+   * Guards the requests of a server whose guard's parts are {@code parts}, then hands them to
+   * {@code delegate} (null: {@link #observe} only, for a framework that routes requests itself).
+   */
   public GuardedRequests(GuardParts parts, Handler<HttpServerRequest> delegate) {
     this.parts = parts;
     this.delegate = delegate;
@@ -47,6 +50,16 @@ public final class GuardedRequests implements Handler<HttpServerRequest> {
 
   @Override
   public void handle(HttpServerRequest request) {
+    observe(request);
+    delegate.handle(request);
+  }
+
+  /**
+   * Guards {@code request}'s connection and, for a gRPC request, counts its abort when its response
+   * ends; hands it on to nothing. For a framework that owns the request handler (a Quarkus route
+   * calls this, then passes the request on its own way). Call it before the response is written.
+   */
+  public void observe(HttpServerRequest request) {
     VertxConnectionAdapter adapter = null;
     if (request.version() == HttpVersion.HTTP_2) {
       adapter = VertxConnectionAdapter.attach(VertxInternals.channel(request.connection()), parts);
@@ -58,7 +71,6 @@ public final class GuardedRequests implements Handler<HttpServerRequest> {
     if (isGrpc(request)) {
       watch(request, adapter);
     }
-    delegate.handle(request);
   }
 
   private void watch(HttpServerRequest request, VertxConnectionAdapter adapter) {
