@@ -19,6 +19,7 @@ import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
 import java.lang.reflect.Proxy;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 
@@ -84,6 +85,50 @@ class AbortGuardVertxMisuseTest {
       client.assertNoFrame(rstOn(stream), Duration.ofMillis(300));
       assertEquals(0, server.releasedTotal());
       assertEquals(0, server.aborts());
+    }
+  }
+
+  /**
+   * An HTTP/1-only server (no h2c, no TLS): gRPC requests arrive over HTTP/1.1, which the guard
+   * cannot act on; it says so once per server, naming the options that enable HTTP/2, and the
+   * requests still reach Vert.x.
+   */
+  @Test
+  void grpcOverHttp1IsLoggedOnceNamingTheFix() throws Exception {
+    java.util.logging.Logger logger = java.util.logging.Logger.getLogger("dev.abortguard");
+    java.util.List<java.util.logging.LogRecord> records = new java.util.concurrent.CopyOnWriteArrayList<>();
+    java.util.logging.Handler capture = new java.util.logging.Handler() {
+      @Override
+      public void publish(java.util.logging.LogRecord record) {
+        records.add(record);
+      }
+
+      @Override
+      public void flush() {}
+
+      @Override
+      public void close() {}
+    };
+    logger.addHandler(capture);
+    try (VertxTestServer server = VertxTestServer.start(b -> b, o -> o.setHttp2ClearTextEnabled(false))) {
+      java.net.http.HttpClient http = java.net.http.HttpClient.newBuilder()
+          .version(java.net.http.HttpClient.Version.HTTP_1_1).build();
+      for (int i = 0; i < 2; i++) {
+        java.net.http.HttpResponse<String> response = http.send(java.net.http.HttpRequest.newBuilder(
+                java.net.URI.create("http://127.0.0.1:" + server.port() + BIDI))
+            .header("content-type", "application/grpc").timeout(WAIT)
+            .POST(java.net.http.HttpRequest.BodyPublishers.ofByteArray(new byte[5])).build(),
+            java.net.http.HttpResponse.BodyHandlers.ofString());
+        assertTrue(response.statusCode() > 0, "Vert.x answered: " + response.statusCode());
+      }
+      List<String> warnings = records.stream().filter(r -> r.getLevel() == java.util.logging.Level.WARNING)
+          .map(java.util.logging.LogRecord::getMessage).collect(java.util.stream.Collectors.toList());
+      assertEquals(1, warnings.size(), "logged once per server: " + warnings);
+      assertTrue(warnings.get(0).contains("setHttp2ClearTextEnabled") && warnings.get(0).contains("HTTP_1_1"),
+          warnings.get(0));
+      assertEquals(0, server.releasedTotal());
+    } finally {
+      logger.removeHandler(capture);
     }
   }
 
