@@ -35,6 +35,43 @@ class VertxStockAgainstGuardedTest {
     assertEquals(0, guarded, "the guard released every one after the grace");
   }
 
+  /**
+   * DATA the client keeps sending on aborted streams: 256 KiB over 4 such streams, four times
+   * Vert.x's 64 KiB connection window, then a unary call. Whether each side gives the window back
+   * (the client's sends wait for WINDOW_UPDATE, 5 s at most) is printed, and the guarded server must.
+   */
+  @Test
+  void dataOnAbortedStreamsComesBackAsConnectionWindow() {
+    String stock = windowOutcome(null);
+    String guarded = windowOutcome(ResetPolicy.NEVER);
+    System.out.printf("[vertx measured] 256 KiB of DATA on 4 aborted streams left open: stock %s; guarded (never) %s%n",
+        stock, guarded);
+    assertEquals("window returned, next call served", guarded);
+  }
+
+  private static String windowOutcome(ResetPolicy policy) {
+    try (VertxTestServer server = policy == null
+            ? VertxTestServer.start(null, o -> { })
+            : VertxTestServer.start(b -> b.reset(policy));
+        RawHttp2Client client = server.connect()) {
+      int[] streams = new int[4];
+      for (int i = 0; i < streams.length; i++) {
+        streams[i] = client.startCall(TestServers.path(TestServers.BIDI),
+            Map.of(TestServers.ABORT_HEADER, "PERMISSION_DENIED"), false);
+        client.awaitFrame(streams[i], HEADERS, WAIT);
+      }
+      try {
+        for (int round = 0; round < 16; round++) {
+          client.sendData(streams[round % streams.length], new byte[16 * 1024], false);
+        }
+      } catch (IllegalStateException e) {
+        return "window not returned (the client's DATA waited 5 s for WINDOW_UPDATE)";
+      }
+      VertxBoundsAndCausesWireTest.unaryEcho(client);
+      return "window returned, next call served";
+    }
+  }
+
   /** Open streams on the connection {@code 3 x GRACE} after the calls; {@code policy} null: stock. */
   private static int openStreamsAfter(ResetPolicy policy) {
     try (VertxTestServer server = policy == null

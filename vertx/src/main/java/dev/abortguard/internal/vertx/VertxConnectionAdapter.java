@@ -34,8 +34,8 @@ import java.util.concurrent.ConcurrentHashMap;
  *
  * <p>Vert.x never resets a stream after its trailers, so there is no stack reset to withhold: the
  * guard only adds what the policy decides. DATA the peer sends on a stream the server has ended is
- * consumed here (Vert.x would keep it unconsumed in the request's queue while the stream lingers,
- * shrinking the connection window); its END_STREAM still reaches Vert.x, so the request ends as
+ * consumed here at once rather than handed to a finished call (stock Vert.x returns that window
+ * only as its request queue drains); its END_STREAM still reaches Vert.x, so the request ends as
  * stock.
  */
 @Internal
@@ -167,8 +167,8 @@ public final class VertxConnectionAdapter {
         throws Http2Exception {
       Http2Stream stream = handler.connection().stream(streamId);
       if (stream != null && stream.state() == Http2Stream.State.HALF_CLOSED_LOCAL) {
-        // The response is complete: nobody reads these bytes, so consume them now. Vert.x still
-        // sees the request's end.
+        // The response is complete: the call is over, so its bytes go back to the window now
+        // instead of through the application's request queue. Vert.x still sees the end.
         int consumed = data.readableBytes() + padding;
         if (endOfStream) {
           super.onDataRead(ctx, streamId, Unpooled.EMPTY_BUFFER, 0, true);
