@@ -215,6 +215,29 @@ class VertxBoundsAndCausesWireTest {
     }
   }
 
+  /**
+   * The application's own GOAWAY on one connection ({@code HttpConnection.goAway(NO_ERROR)}):
+   * lingering streams are reset after it with NO_ERROR, counted as {@code goaway}.
+   */
+  @Test
+  void anApplicationGoAwayResetsLingeringStreams() {
+    try (VertxTestServer server = VertxTestServer.start(LONG_DEFERRED);
+        RawHttp2Client client = server.connect()) {
+      int[] streams = lingeringCalls(client, 2);
+      assertEquals(1, server.connections().size());
+      server.connections().get(0).goAway(0);
+      Frame goAway = client.awaitFrame(f -> f.type() == GOAWAY, WAIT);
+      assertEquals(NO_ERROR, goAway.errorCode(), client.describeFrames());
+      for (int stream : streams) {
+        Frame reset = client.awaitFrame(rstOn(stream), WAIT);
+        assertEquals(NO_ERROR, reset.errorCode(), client.describeFrames());
+        assertTrue(client.frames().indexOf(reset) > client.frames().indexOf(goAway), client.describeFrames());
+      }
+      assertEquals(2, server.released(ReleaseCause.GOAWAY, 2), client.describeFrames());
+      assertEquals(0, server.lingering());
+    }
+  }
+
   /** Stock Vert.x: the same shutdown waits out its whole timeout, the stream never closes. */
   @Test
   void stockShutdownWaitsItsWholeTimeout() {

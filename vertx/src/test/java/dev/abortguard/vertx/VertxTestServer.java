@@ -142,6 +142,11 @@ final class VertxTestServer implements AutoCloseable, GuardMeters {
     return tls ? RawHttp2Client.connectTls("127.0.0.1", port()) : RawHttp2Client.connect("127.0.0.1", port());
   }
 
+  /** The server's connections, as Vert.x handed them to its connection handler. */
+  java.util.List<io.vertx.core.http.HttpConnection> connections() {
+    return connections;
+  }
+
   /**
    * Streams open on the server's connections, as Netty counts them under Vert.x (read on each
    * connection's event loop): what a peer holds against MAX_CONCURRENT_STREAMS, lingering ones too.
