@@ -33,7 +33,12 @@ public final class Options {
      * grpc-java's OkHttp server (grpc-okhttp), its builder made by {@code AbortGuardOkHttp.forAddress}:
      * the guard on each connection's socket and its call layer on the builder.
      */
-    OKHTTP("okhttp");
+    OKHTTP("okhttp"),
+    /**
+     * A Vert.x {@code GrpcServer} on a Vert.x {@code HttpServer} (h2c), the guard installed with {@code
+     * AbortGuardVertx.install}.
+     */
+    VERTX("vertx");
 
     private final String flagValue;
 
@@ -60,7 +65,7 @@ public final class Options {
   /** The command line's syntax, for error messages. */
   public static final String USAGE =
       "usage: java [-Dabortguard.<setting>=<value> ...] -jar sample-server.jar"
-          + " [--port <port>] [--metrics-port <port>] [--host <address>] [--transport grpc|frame-codec|armeria|okhttp]"
+          + " [--port <port>] [--metrics-port <port>] [--host <address>] [--transport grpc|frame-codec|armeria|okhttp|vertx]"
           + " [--max-concurrent-streams <n>] [--max-rst-frames <n>/<seconds>]\n"
           + "  --port <port>          gRPC port, 0 picks a free one (default " + DEFAULT_PORT + ")\n"
           + "  --metrics-port <port>  serve Prometheus metrics at http://<address>:<port>/metrics,"
@@ -68,7 +73,8 @@ public final class Options {
           + "  --host <address>       address to bind (default " + DEFAULT_HOST + ")\n"
           + "  --transport <name>     grpc: grpc-java's Netty server (default); frame-codec: a plain"
           + " Netty Http2FrameCodec server answering the demo service's Bidi method; armeria: an Armeria"
-          + " server's GrpcService; okhttp: grpc-java's OkHttp server (grpc-okhttp)\n"
+          + " server's GrpcService; okhttp: grpc-java's OkHttp server (grpc-okhttp);"
+          + " vertx: a Vert.x GrpcServer\n"
           + "  --max-concurrent-streams <n>  SETTINGS_MAX_CONCURRENT_STREAMS per connection (grpc, okhttp:"
           + " maxConcurrentCallsPerConnection; armeria: http2MaxStreamsPerConnection; default: grpc-java's"
           + " and Armeria's unlimited, Netty's 100)\n"
@@ -115,7 +121,7 @@ public final class Options {
 
   /**
    * Parses {@code --port N}, {@code --metrics-port N}, {@code --host ADDRESS}, {@code
-   * --transport grpc|frame-codec|armeria|okhttp}, {@code --max-concurrent-streams N} and {@code
+   * --transport grpc|frame-codec|armeria|okhttp|vertx}, {@code --max-concurrent-streams N} and {@code
    * --max-rst-frames N/SECONDS} (each also as {@code --flag=value}, each at most once) over {@link
    * #defaults()}.
    *

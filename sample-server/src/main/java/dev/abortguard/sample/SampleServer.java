@@ -25,7 +25,7 @@ import java.util.logging.Logger;
  *
  * <pre>
  * java [-Dabortguard.*=...] -jar sample-server.jar [--port 50051] [--metrics-port 9464] [--host 127.0.0.1]
- *     [--transport grpc|frame-codec|armeria|okhttp] [--max-concurrent-streams n] [--max-rst-frames n/seconds]
+ *     [--transport grpc|frame-codec|armeria|okhttp|vertx] [--max-concurrent-streams n] [--max-rst-frames n/seconds]
  * </pre>
  *
  * <p>The default transport is grpc-java's Netty server ({@link GrpcDemoServer}); {@code
@@ -33,7 +33,9 @@ import java.util.logging.Logger;
  * server instead ({@link FrameCodecDemoServer}: aborts and the Bidi echo only), {@code --transport
  * armeria} from an Armeria server ({@link ArmeriaDemoServer}: the whole service), and {@code
  * --transport okhttp} from grpc-java's OkHttp server ({@link GrpcDemoServer} again, its builder from
- * {@code AbortGuardOkHttp}: the whole service), each guarded by the same settings.
+ * {@code AbortGuardOkHttp}: the whole service), and {@code --transport vertx} from a Vert.x {@code
+ * GrpcServer} ({@link VertxDemoServer}: the demo service, no health or reflection), each guarded by
+ * the same settings.
  *
  * <p>It prints one line to stdout once it is listening (see {@link #startupLine()}); scripts wait
  * for it to learn the ports. Bad arguments or {@code abortguard.*} values exit with status 2.
@@ -96,6 +98,9 @@ public final class SampleServer implements AutoCloseable {
           break;
         case ARMERIA:
           server = ArmeriaDemoServer.start(address, guard, registry, SHUTDOWN_GRACE, options);
+          break;
+        case VERTX:
+          server = VertxDemoServer.start(address, guard, options);
           break;
         default:
           // grpc and okhttp: grpc-java's server, on Netty or on OkHttp.

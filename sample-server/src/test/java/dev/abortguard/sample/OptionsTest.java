@@ -84,7 +84,7 @@ class OptionsTest {
   void rejectsUnknownTransport() {
     IllegalArgumentException e =
         assertThrows(IllegalArgumentException.class, () -> Options.parse("--transport", "quic"));
-    assertEquals("--transport: 'quic' is none of grpc, frame-codec, armeria, okhttp", e.getMessage());
+    assertEquals("--transport: 'quic' is none of grpc, frame-codec, armeria, okhttp, vertx", e.getMessage());
     assertThrows(IllegalArgumentException.class, () -> Options.parse("--transport", "grpc", "--transport=grpc"));
   }
 

@@ -64,7 +64,7 @@ class NeverClosingProxyIT {
   }
 
   @ParameterizedTest(name = "{0}")
-  @ValueSource(strings = {"grpc", "frame-codec", "okhttp"})
+  @ValueSource(strings = {"grpc", "frame-codec", "okhttp", "vertx"})
   void deferredKeepsEveryStatusAtTheRateOfImmediate(String transport) throws Exception {
     Cell deferred = run(transport, "deferred");
     Cell immediate = run(transport, "immediate");

@@ -45,7 +45,12 @@ class PassivePeerIT {
   void start(@TempDir Path dir) throws Exception {
     E2eTools.requireProxyTools();
     this.dir = dir;
-    proxied = ProxiedServer.start(Policy.DEFERRED, dir);
+    proxied = ProxiedServer.start(Policy.DEFERRED, transport(), dir);
+  }
+
+  /** The sample server's transport under test. */
+  dev.abortguard.sample.Options.Transport transport() {
+    return dev.abortguard.sample.Options.Transport.GRPC;
   }
 
   @BeforeEach

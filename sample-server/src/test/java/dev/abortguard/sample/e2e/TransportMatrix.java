@@ -56,6 +56,11 @@ abstract class TransportMatrix {
   /** The transport under test. */
   abstract Transport transport();
 
+  /** The call shape of every cell: Bidi unless a transport's matrix runs another too. */
+  Shape shape() {
+    return SHAPE;
+  }
+
   /** Runs of {@value PolicyMatrix#CALLS} calls each server gets before the cells. */
   abstract int warmUpRuns();
 
@@ -100,7 +105,7 @@ abstract class TransportMatrix {
   /** Aborted calls whose outcome is not counted, direct, so that the cells meet a warm JVM. */
   private void warmUp(ProxiedServer proxied) throws Exception {
     for (int run = 0; run < warmUpRuns(); run++) {
-      client.run(proxied.target(Route.DIRECT), SHAPE, Behaviour.KEEPS_SENDING, CALLS, PolicyMatrix.CONCURRENCY,
+      client.run(proxied.target(Route.DIRECT), shape(), Behaviour.KEEPS_SENDING, CALLS, PolicyMatrix.CONCURRENCY,
           PolicyMatrix.ABORT);
     }
     // The cells count releases from here on: let the warm-up's streams go first.
@@ -116,7 +121,7 @@ abstract class TransportMatrix {
   @AfterAll
   void stopAndPrintTable() {
     if (!table.isEmpty()) {
-      System.out.println(transport().flagValue() + " transport, " + CALLS + " " + SHAPE.flag
+      System.out.println(transport().flagValue() + " transport, " + CALLS + " " + shape().flag
           + " calls per cell, grpcio client:\n" + String.join("\n", table));
     }
     servers.values().forEach(ProxiedServer::close);
@@ -143,7 +148,7 @@ abstract class TransportMatrix {
     Scrape before = proxied.server().metrics();
 
     Result result = client.run(
-        proxied.target(route), SHAPE, behaviour, CALLS, PolicyMatrix.CONCURRENCY, PolicyMatrix.ABORT);
+        proxied.target(route), shape(), behaviour, CALLS, PolicyMatrix.CONCURRENCY, PolicyMatrix.ABORT);
     assertEquals(CALLS, result.calls(), result.toString());
     Scrape after = policy == Policy.DEFERRED ? awaitReleased(proxied, before) : proxied.server().metrics();
     double released = after.sum(PolicyMatrix.RELEASED) - before.sum(PolicyMatrix.RELEASED);
