@@ -94,6 +94,17 @@ final class VertxTestServer implements AutoCloseable, GuardMeters {
         request.handler(message -> request.response().write(message));
         request.endHandler(v -> request.response().end());
         break;
+      case "AbortOnMessage":
+        // TestServers.ABORT_ON_MESSAGE: aborts when its first message arrives (after a GOAWAY, say).
+        boolean[] aborted = {false};
+        request.handler(message -> {
+          if (!aborted[0]) {
+            aborted[0] = true;
+            request.response().headers().set("grpc-message", TestServers.ABORT_DESCRIPTION);
+            request.response().status(GrpcStatus.PERMISSION_DENIED).end();
+          }
+        });
+        break;
       case "Late":
         // Answers its first message 100 ms later, whatever the client did meanwhile (it may have
         // reset the stream): the late write of an application that has not noticed the reset.
