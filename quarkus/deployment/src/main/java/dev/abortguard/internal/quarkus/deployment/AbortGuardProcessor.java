@@ -2,6 +2,7 @@ package dev.abortguard.internal.quarkus.deployment;
 
 import dev.abortguard.internal.Internal;
 import dev.abortguard.internal.quarkus.GuardProducer;
+import dev.abortguard.internal.quarkus.GuardStartup;
 import dev.abortguard.internal.quarkus.GuardingCustomizer;
 import dev.abortguard.internal.quarkus.SeparateServerSeam;
 import io.quarkus.arc.deployment.AdditionalBeanBuildItem;
@@ -26,7 +27,7 @@ public final class AbortGuardProcessor {
   @BuildStep
   AdditionalBeanBuildItem beans() {
     return AdditionalBeanBuildItem.builder()
-        .addBeanClasses(GuardProducer.class, GuardingCustomizer.class)
+        .addBeanClasses(GuardProducer.class, GuardingCustomizer.class, GuardStartup.class)
         .setUnremovable()
         .build();
   }
