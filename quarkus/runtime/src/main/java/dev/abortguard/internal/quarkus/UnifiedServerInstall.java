@@ -12,10 +12,18 @@ import io.vertx.grpc.server.GrpcServerOptions;
  * {@code abortguard-vertx} guards ({@code AbortGuardVertx.install(guard, httpServer)}, or {@code
  * guard(guard, connection)} per connection). That module is not on this branch yet, so until it
  * is wired here the start fails, loudly, rather than leave the server unguarded while the
- * application believes otherwise. To wire it: depend on {@code abortguard-vertx}, obtain the
- * main HTTP server's connections (quarkus-vertx-http's {@code HttpServerStart} event/ or a
- * connection handler on the {@code Router}'s server), call the install there, and replace the
- * throw below.
+ * application believes otherwise.
+ *
+ * <p>To wire it: (1) depend on {@code abortguard-vertx}; it must support Vert.x 4.5, which Quarkus
+ * 3.33 runs (4.5.27), not only 5.0. (2) quarkus-vertx-http does not hand out its {@code
+ * HttpServer}, so guard per connection: the customizer only proves unified mode; the install
+ * belongs on the main {@code Router} ({@code @Observes Router}), as the first route, calling
+ * {@code AbortGuardVertx.guard(guard, routingContext.request().connection())} once per
+ * connection (before the first gRPC stream's response is written) and then {@code next()}.
+ * Whether attaching on the first request is early enough is for abortguard-vertx to say. (3)
+ * Replace the throw below with the Router wiring's activation, and turn {@code
+ * UnifiedServerRefusedTest} into the unified copy of {@code DeferredSeparateServerTest} (wire,
+ * HAProxy, scrape) on {@code quarkus.http.test-port}.
  */
 @Internal
 public final class UnifiedServerInstall {
