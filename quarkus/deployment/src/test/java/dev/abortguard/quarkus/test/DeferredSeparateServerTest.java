@@ -55,7 +55,9 @@ class DeferredSeparateServerTest {
       // The e2e harness's -Dabortguard.e2e.scripts is not an abortguard-quarkus setting.
       .overrideConfigKey("smallrye.config.mapping.validate-unknown", "false")
       .overrideConfigKey("abortguard.reset", "deferred")
-      .overrideConfigKey("abortguard.reset.grace", "600ms");
+      .overrideConfigKey("abortguard.reset.grace", "600ms")
+      .overrideConfigKey("abortguard.lingering.max", "64")
+      .overrideConfigKey("abortguard.lingering.maxTotal", "500");
 
   @Inject AbortGuard guard;
 
@@ -63,6 +65,9 @@ class DeferredSeparateServerTest {
   void settingsComeFromApplicationProperties() {
     assertEquals(ResetPolicy.DEFERRED, guard.config().reset());
     assertEquals(GRACE, guard.config().resetGrace());
+    assertEquals(64, guard.config().lingeringMax());
+    assertEquals(500, guard.config().lingeringMaxTotal());
+    assertTrue(guard.config().trailersOnly());
   }
 
   @Test

@@ -27,12 +27,16 @@ class NeverPolicyTest {
       .overrideConfigKey("quarkus.http.host", "127.0.0.1")
       .overrideConfigKey("smallrye.config.mapping.validate-unknown", "false")
       .overrideConfigKey("abortguard.reset", "never")
-      .overrideConfigKey("abortguard.reset.grace", "300ms");
+      .overrideConfigKey("abortguard.reset.grace", "300ms")
+      .overrideConfigKey("abortguard.trailersOnly", "false");
 
   @Inject MeterRegistry registry;
+  @Inject dev.abortguard.AbortGuard guard;
 
   @Test
   void neverResetsAndCountsTheLingeringStreamUntilThePeerEndsIt() {
+    assertEquals(dev.abortguard.ResetPolicy.NEVER, guard.config().reset());
+    assertEquals(false, guard.config().trailersOnly());
     try (RawHttp2Client client = RawHttp2Client.connect("127.0.0.1", QuarkusApp.grpcPort())) {
       Frame trailers = QuarkusApp.abortedBidi(client);
       client.assertNoFrame(f -> f.type() == RawHttp2Client.RST_STREAM, Duration.ofMillis(900));
