@@ -12,7 +12,8 @@ import jakarta.inject.Inject;
 import org.jboss.logging.Logger;
 
 /**
- * quarkus-grpc's public builder SPI, the one way in for both server modes. quarkus-grpc hands it
+ * quarkus-grpc's public builder SPI, the one way in for both server modes (with {@link
+ * CallLayerCustomizer}, its second half on the separate server). quarkus-grpc hands it
  * the separate server's {@link VertxServerBuilder} (or, in unified mode, the Vert.x gRPC server's
  * options) before it applies its own settings (TLS, max-inbound-message-size, keep-alive) and
  * before it adds the services with their interceptors; those are not touched here, and they
@@ -40,7 +41,7 @@ public class GuardingCustomizer<T extends ServerBuilder<T>> implements ServerBui
       return;
     }
     if (builder instanceof VertxServerBuilder) {
-      SeparateServerSeam.install(guard, (VertxServerBuilder) builder);
+      SeparateServerSeam.installAdapter(guard, (VertxServerBuilder) builder);
       return;
     }
     // A GrpcBuilderProvider (xDS, in-process) made this builder: no HTTP/2 layer abortguard knows.
@@ -60,9 +61,13 @@ public class GuardingCustomizer<T extends ServerBuilder<T>> implements ServerBui
     UnifiedServerInstall.install(guard, config, options);
   }
 
-  /** Last of all customizers, so nothing an application customizer does comes after the guard. */
+  /**
+   * First of all customizers: the HTTP/2 adapter goes in before any application customizer, so
+   * one that sets its own security wins (and the loss is reported); {@link CallLayerCustomizer}
+   * runs last.
+   */
   @Override
   public int priority() {
-    return Integer.MAX_VALUE;
+    return Integer.MIN_VALUE;
   }
 }

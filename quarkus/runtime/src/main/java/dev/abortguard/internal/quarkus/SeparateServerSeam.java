@@ -54,11 +54,20 @@ public final class SeparateServerSeam {
 
   private SeparateServerSeam() {}
 
-  static void install(AbortGuard guard, VertxServerBuilder builder) {
+  /**
+   * The HTTP/2 adapter, before any other customizer: one that sets its own security afterwards
+   * (sslContext, useTransportSecurity) keeps it, and the call layer's transport check reports the
+   * adapter lost, rather than the guard silently turning that server to plaintext.
+   */
+  static void installAdapter(AbortGuard guard, VertxServerBuilder builder) {
     NettyServerBuilder netty = builder.nettyBuilder();
     netty.protocolNegotiator(negotiator(guard.wrap(InsecureServerCredentials.create())));
-    guard.install(netty);
     GUARDED.put(netty, guard);
+  }
+
+  /** The call layer, after every other customizer, so the guard's interceptor is outermost. */
+  static void installCallLayer(AbortGuard guard, VertxServerBuilder builder) {
+    guard.install(builder.nettyBuilder());
   }
 
   /**

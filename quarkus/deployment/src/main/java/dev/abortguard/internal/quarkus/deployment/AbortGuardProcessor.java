@@ -1,6 +1,7 @@
 package dev.abortguard.internal.quarkus.deployment;
 
 import dev.abortguard.internal.Internal;
+import dev.abortguard.internal.quarkus.CallLayerCustomizer;
 import dev.abortguard.internal.quarkus.GuardProducer;
 import dev.abortguard.internal.quarkus.GuardStartup;
 import dev.abortguard.internal.quarkus.GuardingCustomizer;
@@ -27,7 +28,7 @@ public final class AbortGuardProcessor {
   @BuildStep
   AdditionalBeanBuildItem beans() {
     return AdditionalBeanBuildItem.builder()
-        .addBeanClasses(GuardProducer.class, GuardingCustomizer.class, GuardStartup.class)
+        .addBeanClasses(GuardProducer.class, GuardingCustomizer.class, CallLayerCustomizer.class, GuardStartup.class)
         .setUnremovable()
         .build();
   }
