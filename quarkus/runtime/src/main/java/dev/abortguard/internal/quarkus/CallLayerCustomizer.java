@@ -27,9 +27,13 @@ public class CallLayerCustomizer<T extends ServerBuilder<T>> implements ServerBu
 
   @Override
   public void customize(GrpcServerConfiguration config, T builder) {
-    // Other builders got the call layer from GuardingCustomizer, with its ERROR line.
-    if (guard.config().enabled() && builder instanceof VertxServerBuilder) {
+    if (!guard.config().enabled()) {
+      return;
+    }
+    if (builder instanceof VertxServerBuilder) {
       SeparateServerSeam.installCallLayer(guard, (VertxServerBuilder) builder);
+    } else {
+      guard.install(builder); // a GrpcBuilderProvider's builder: GuardingCustomizer said what is missing
     }
   }
 

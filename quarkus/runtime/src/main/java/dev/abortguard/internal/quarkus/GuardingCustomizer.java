@@ -45,7 +45,7 @@ public class GuardingCustomizer<T extends ServerBuilder<T>> implements ServerBui
       return;
     }
     // A GrpcBuilderProvider (xDS, in-process) made this builder: no HTTP/2 layer abortguard knows.
-    guard.install(builder);
+    // CallLayerCustomizer still installs the call layer on it.
     logger.errorf("abortguard: quarkus-grpc built the gRPC server with %s, not the separate Vert.x-built "
         + "grpc-java server abortguard guards: only the call layer is installed (aborts counted, eager "
         + "headers held back); the reset policy (%s) is NOT applied to its streams.",
