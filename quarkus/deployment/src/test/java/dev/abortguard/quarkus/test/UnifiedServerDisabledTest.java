@@ -1,0 +1,59 @@
+package dev.abortguard.quarkus.test;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import dev.abortguard.sample.e2e.CoreClient;
+import dev.abortguard.sample.e2e.CoreClient.Behaviour;
+import dev.abortguard.sample.e2e.CoreClient.Result;
+import dev.abortguard.sample.e2e.CoreClient.Shape;
+import dev.abortguard.sample.e2e.E2eTools;
+import dev.abortguard.sample.e2e.HaproxyProcess;
+import dev.abortguard.testing.RawHttp2Client;
+import dev.abortguard.testing.RawHttp2Client.Frame;
+import io.quarkus.test.QuarkusUnitTest;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The unified Vert.x gRPC server with {@code abortguard.enabled=false}, the documented way to run
+ * it until abortguard-vertx is wired: it starts and serves, stock. Also the stock measurement of
+ * Quarkus's unified server: the status arrives trailers-only and nothing follows for a silent peer.
+ */
+class UnifiedServerDisabledTest {
+  @RegisterExtension
+  static final QuarkusUnitTest app = new QuarkusUnitTest()
+      .withApplicationRoot(jar -> jar.addClasses(DemoService.class, AuthInterceptor.class, QuarkusApp.class))
+      .overrideConfigKey("quarkus.grpc.server.use-separate-server", "false")
+      .overrideConfigKey("quarkus.http.test-port", "0")
+      .overrideConfigKey("quarkus.http.host", "127.0.0.1")
+      .overrideConfigKey("smallrye.config.mapping.validate-unknown", "false")
+      .overrideConfigKey("abortguard.enabled", "false");
+
+  @Test
+  void startsAndServesStockWithTheGuardDisabled() {
+    try (RawHttp2Client client = RawHttp2Client.connect("127.0.0.1", QuarkusApp.httpPort())) {
+      Frame trailers = QuarkusApp.abortedBidi(client);
+      client.assertNoFrame(f -> QuarkusApp.isReset(f, trailers.streamId()), Duration.ofSeconds(2));
+    }
+  }
+
+  @Test
+  void stockUnifiedServerKeepsTheStatusDirectAndThroughHaproxy(@TempDir Path dir) throws Exception {
+    E2eTools.requireProxyTools();
+    int calls = DeferredSeparateServerTest.CALLS;
+    try (HaproxyProcess haproxy = HaproxyProcess.start(QuarkusApp.httpPort(), dir)) {
+      CoreClient client = new CoreClient(dir.resolve("client"));
+      Result direct = client.run("127.0.0.1:" + QuarkusApp.httpPort(), Shape.BIDI, Behaviour.KEEPS_SENDING, calls, 4,
+          "PERMISSION_DENIED");
+      Result proxied = client.run(haproxy.target(), Shape.BIDI, Behaviour.KEEPS_SENDING, calls, 4, "PERMISSION_DENIED");
+      System.out.println("Quarkus unified server, stock, direct: " + direct + "\nunified, stock, through HAProxy 2.6: "
+          + proxied);
+      assertEquals(Map.of(DeferredSeparateServerTest.REAL_STATUS, calls), direct.messages(), direct.toString());
+      assertEquals(Map.of(DeferredSeparateServerTest.REAL_STATUS, calls), proxied.messages(), proxied.toString());
+    }
+  }
+}
