@@ -262,7 +262,7 @@ public final class AbortGuard {
       // A disabled guard registers no meters either: it installs nothing at all.
       GuardMetrics metrics = meterRegistry == null || !config.enabled()
           ? GuardMetrics.NONE
-          : GuardMetrics.micrometer(meterRegistry);
+          : GuardMetrics.micrometer(meterRegistry, config);
       return new AbortGuard(config, metrics);
     }
 

@@ -1,5 +1,6 @@
 package dev.abortguard.internal.metrics;
 
+import dev.abortguard.AbortGuardConfig;
 import dev.abortguard.internal.Internal;
 import dev.abortguard.internal.core.ReleaseCause;
 import io.grpc.MethodDescriptor;
@@ -32,9 +33,12 @@ public interface GuardMetrics {
     public void onMisconfigured(Problem problem) {}
   };
 
-  /** Records into {@code registry} under the names in docs/metrics.md. */
-  static GuardMetrics micrometer(MeterRegistry registry) {
-    return new MicrometerGuardMetrics(registry);
+  /**
+   * Records into {@code registry} under the names in docs/metrics.md, {@code config}'s limits and
+   * policy included (the alerts in ops/ compare against them).
+   */
+  static GuardMetrics micrometer(MeterRegistry registry, AbortGuardConfig config) {
+    return new MicrometerGuardMetrics(registry, config);
   }
 
   /** A call was closed with a non-OK status before its first response message. */
