@@ -53,6 +53,7 @@ class PrometheusNghttpxIT {
   private PrometheusProcess prometheus;
   private String guardedTarget;
   private String unguardedTarget;
+  private long loadEnded;
 
   @BeforeAll
   void startAndLoad(@TempDir Path dir) throws Exception {
@@ -79,6 +80,8 @@ class PrometheusNghttpxIT {
     assertEquals(CALLS, proxied.count("PERMISSION_DENIED"), proxied + "\n" + nghttpx.describe());
     Result direct = client.run(unguarded.target(), Shape.BIDI, Behaviour.KEEPS_SENDING, 10, 2, "PERMISSION_DENIED");
     assertEquals(10, direct.count("PERMISSION_DENIED"), direct.toString());
+    loadEnded = System.nanoTime();
+    System.out.println("through nghttpx: " + proxied + "; direct to the unguarded server: " + direct);
   }
 
   @AfterAll
@@ -102,6 +105,9 @@ class PrometheusNghttpxIT {
     assertEquals("pending", grace.get(0).get("state"), "for: 15m, so pending, not firing: " + grace);
     assertEquals("grace_expired", labels(grace.get(0)).get("cause"));
     assertTrue(((String) annotations(grace.get(0)).get("runbook")).contains("nghttpx"), grace.toString());
+    System.out.printf("grace_expired releases %.0f of %d calls; AbortGuardGraceReleasesRising pending"
+        + " %.1f s after the load ended (active at %s)%n", released, CALLS,
+        (System.nanoTime() - loadEnded) / 1e9, grace.get(0).get("activeAt"));
   }
 
   @Test
