@@ -22,6 +22,10 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -46,6 +50,14 @@ class PrometheusNghttpxIT {
   static final String JOB = "sample-server";
   static final Duration ALERT_TIMEOUT = Duration.ofSeconds(60);
   static final Duration SCRAPE_TIMEOUT = Duration.ofSeconds(30);
+  /** A metric name in a rule's query: ours or grpc-java's, not a recording rule's (those hold a colon). */
+  static final Pattern METRIC = Pattern.compile("(?<![\\w:])((?:grpc|abortguard)_\\w+)(?![\\w:])");
+  /**
+   * What the rules read from exporters the sample server does not run: grpc-java's OpenTelemetry
+   * server metrics, and the clients' metrics the optional client group needs.
+   */
+  static final Set<String> OTHER_EXPORTERS = Set.of(
+      "grpc_server_call_duration_seconds_count", "grpc_client_processing_duration_seconds_count");
 
   private final List<AutoCloseable> started = new ArrayList<>();
   private SampleServerProcess guarded;
@@ -150,6 +162,31 @@ class PrometheusNghttpxIT {
     }
     assertEquals(13, rules.size(), "the rules file's 6 recording rules and 7 alerts: " + rules);
     assertEquals(List.of(), problems);
+  }
+
+  @Test
+  @SuppressWarnings("unchecked")
+  void everyMetricTheRulesReadIsOneTheSampleServersExport() throws Exception {
+    Map<String, Object> data = (Map<String, Object>) prometheus.api("/api/v1/rules");
+    Set<String> names = new TreeSet<>();
+    for (Map<String, Object> group : (List<Map<String, Object>>) data.get("groups")) {
+      for (Map<String, Object> rule : (List<Map<String, Object>>) group.get("rules")) {
+        Matcher matcher = METRIC.matcher((String) rule.get("query"));
+        while (matcher.find()) {
+          names.add(matcher.group(1));
+        }
+      }
+    }
+    assertTrue(names.containsAll(OTHER_EXPORTERS), "the rules no longer read " + OTHER_EXPORTERS + ": " + names);
+    names.removeAll(OTHER_EXPORTERS);
+
+    List<String> absent = new ArrayList<>();
+    for (String name : names) {
+      if (vector("count({__name__=\"" + name + "\"})").isEmpty()) {
+        absent.add(name);
+      }
+    }
+    assertEquals(List.of(), absent, "metrics the rules read that no sample server exports, of " + names);
   }
 
   @Test
