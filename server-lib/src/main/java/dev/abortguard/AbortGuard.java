@@ -273,7 +273,7 @@ public final class AbortGuard {
         config = config.withTrailersOnly(trailersOnly);
       }
       // A disabled guard registers no meters either: it installs nothing at all.
-      GuardMetrics metrics = config.enabled() ? GuardMetrics.of(meterRegistry, openTelemetry) : GuardMetrics.NONE;
+      GuardMetrics metrics = config.enabled() ? GuardMetrics.of(meterRegistry, openTelemetry, config) : GuardMetrics.NONE;
       return new AbortGuard(config, metrics);
     }
 

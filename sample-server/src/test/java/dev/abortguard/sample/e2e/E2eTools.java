@@ -48,10 +48,22 @@ public final class E2eTools {
   }
 
   /** Skips (or, with {@code CI=true}, fails) the calling test unless nghttpx exists. */
-  static void requireNghttpx() {
+  public static void requireNghttpx() {
     if (executable("nghttpx") == null) {
       skipOrFail("the never-closing-proxy tests need nghttpx: apt-get install nghttp2-proxy");
     }
+  }
+
+  /**
+   * {@code name} on PATH, /usr/sbin or /usr/local/sbin; if it is missing, skips the calling test (or,
+   * with {@code CI=true}, fails it) saying what needs it and how to install it.
+   */
+  public static Path requireExecutable(String name, String neededBy, String installHint) {
+    Path path = executable(name);
+    if (path == null) {
+      skipOrFail(neededBy + " need " + name + ": " + installHint);
+    }
+    return path;
   }
 
   /** {@code name} on PATH, /usr/sbin or /usr/local/sbin, or null. */

@@ -10,7 +10,7 @@ import java.time.Duration;
  * process. After a backend's early trailers it answers the client itself and never ends or resets
  * the upstream stream: every aborted call lingers on the backend.
  */
-final class NghttpxProcess implements AutoCloseable {
+public final class NghttpxProcess implements AutoCloseable {
   private static final Duration READY_TIMEOUT = Duration.ofSeconds(10);
   private static final Duration STOP_TIMEOUT = Duration.ofSeconds(10);
   private static final int BIND_ATTEMPTS = 3;
@@ -26,7 +26,7 @@ final class NghttpxProcess implements AutoCloseable {
   }
 
   /** Starts nghttpx forwarding a free port to {@code 127.0.0.1:backendPort}; returns once it accepts connections. */
-  static NghttpxProcess start(int backendPort, Path dir) throws IOException, InterruptedException {
+  public static NghttpxProcess start(int backendPort, Path dir) throws IOException, InterruptedException {
     Path nghttpx = E2eTools.executable("nghttpx");
     if (nghttpx == null) {
       throw new IllegalStateException("nghttpx not found: apt-get install nghttp2-proxy");
@@ -53,11 +53,11 @@ final class NghttpxProcess implements AutoCloseable {
     throw new IllegalStateException("nghttpx did not start:" + failures);
   }
 
-  String target() {
+  public String target() {
     return "127.0.0.1:" + port;
   }
 
-  String describe() {
+  public String describe() {
     return "nghttpx " + target() + ", log:\n" + E2eTools.readQuietly(log);
   }
 

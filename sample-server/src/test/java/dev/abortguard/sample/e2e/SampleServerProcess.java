@@ -28,7 +28,7 @@ import java.util.regex.Pattern;
  * --port 0 --metrics-port 0}), as users run it; knows its ports from the start-up line and reads its
  * Prometheus metrics.
  */
-final class SampleServerProcess implements AutoCloseable {
+public final class SampleServerProcess implements AutoCloseable {
   private static final Duration STARTUP_TIMEOUT = Duration.ofSeconds(60);
   /** SIGTERM runs a graceful shutdown of at most 5 s + 5 s; leave room beyond it. */
   private static final Duration STOP_TIMEOUT = Duration.ofSeconds(20);
@@ -64,7 +64,7 @@ final class SampleServerProcess implements AutoCloseable {
    * Starts the jar with {@code systemProperties} (e.g. {@code abortguard.reset=immediate}) and
    * returns once it has printed its start-up line.
    */
-  static SampleServerProcess start(Map<String, String> systemProperties, Path dir)
+  public static SampleServerProcess start(Map<String, String> systemProperties, Path dir)
       throws IOException, InterruptedException {
     return start(systemProperties, List.of(), dir);
   }
@@ -73,7 +73,7 @@ final class SampleServerProcess implements AutoCloseable {
    * Like {@link #start(Map, Path)}, with {@code arguments} (e.g. {@code --transport frame-codec})
    * after the port flags.
    */
-  static SampleServerProcess start(Map<String, String> systemProperties, List<String> arguments, Path dir)
+  public static SampleServerProcess start(Map<String, String> systemProperties, List<String> arguments, Path dir)
       throws IOException, InterruptedException {
     Files.createDirectories(dir);
     List<String> command = new ArrayList<>();
@@ -109,12 +109,17 @@ final class SampleServerProcess implements AutoCloseable {
         Integer.parseInt(matcher.group("metricsPort")), matcher.group("guard"), transport, stdout, stderr);
   }
 
-  int port() {
+  public int port() {
     return port;
   }
 
-  String target() {
+  public String target() {
     return "127.0.0.1:" + port;
+  }
+
+  /** The port of its Prometheus scrape, {@code http://127.0.0.1:<port>/metrics}. */
+  public int metricsPort() {
+    return metricsPort;
   }
 
   /** What the start-up line says about the guard, e.g. {@code reset=deferred grace=2s ...} or {@code abortguard disabled}. */
@@ -141,7 +146,7 @@ final class SampleServerProcess implements AutoCloseable {
   }
 
   /** The server's stdout and stderr, for a failing test's output. */
-  String describe() {
+  public String describe() {
     return "sample server " + target() + " (" + transport + ", " + guardDescription + ")\nstdout:\n"
         + E2eTools.readQuietly(stdout) + "stderr:\n" + E2eTools.readQuietly(stderr);
   }

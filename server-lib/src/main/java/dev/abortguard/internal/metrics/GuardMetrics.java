@@ -1,5 +1,6 @@
 package dev.abortguard.internal.metrics;
 
+import dev.abortguard.AbortGuardConfig;
 import dev.abortguard.internal.Internal;
 import dev.abortguard.internal.core.ReleaseCause;
 import io.grpc.MethodDescriptor;
@@ -32,19 +33,23 @@ public interface GuardMetrics {
     public void onMisconfigured(Problem problem) {}
   };
 
-  /** Records into {@code registry} under the names in docs/metrics.md. */
-  static GuardMetrics micrometer(MeterRegistry registry) {
-    return new MicrometerGuardMetrics(registry);
+  /**
+   * Records into {@code registry} under the names in docs/metrics.md, {@code config}'s limits and
+   * policy included (the alerts in ops/ compare against them).
+   */
+  static GuardMetrics micrometer(MeterRegistry registry, AbortGuardConfig config) {
+    return new MicrometerGuardMetrics(registry, config);
   }
 
   /**
    * What a guard records into: {@code registry} (Micrometer), {@code openTelemetry} (an {@code
    * io.opentelemetry.api.OpenTelemetry}, typed {@code Object} so that this class loads without
-   * opentelemetry-api), both, or, with neither, {@link #NONE}, said once in the log.
+   * opentelemetry-api), both, or, with neither, {@link #NONE}, said once in the log. Each records
+   * {@code config}'s limits and policy too.
    */
-  static GuardMetrics of(MeterRegistry registry, Object openTelemetry) {
-    GuardMetrics micrometer = registry == null ? NONE : micrometer(registry);
-    GuardMetrics otel = openTelemetry == null ? NONE : MetricsSinks.openTelemetry(openTelemetry);
+  static GuardMetrics of(MeterRegistry registry, Object openTelemetry, AbortGuardConfig config) {
+    GuardMetrics micrometer = registry == null ? NONE : micrometer(registry, config);
+    GuardMetrics otel = openTelemetry == null ? NONE : MetricsSinks.openTelemetry(openTelemetry, config);
     return MetricsSinks.both(micrometer, otel);
   }
 

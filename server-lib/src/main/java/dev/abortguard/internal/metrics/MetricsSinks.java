@@ -1,5 +1,6 @@
 package dev.abortguard.internal.metrics;
 
+import dev.abortguard.AbortGuardConfig;
 import dev.abortguard.internal.core.ReleaseCause;
 import io.grpc.MethodDescriptor;
 import io.grpc.Status;
@@ -16,8 +17,8 @@ final class MetricsSinks {
   private MetricsSinks() {}
 
   /** Kept apart from {@link GuardMetrics} so that only a guard given OpenTelemetry links to it. */
-  static GuardMetrics openTelemetry(Object openTelemetry) {
-    return new OpenTelemetryGuardMetrics((OpenTelemetry) openTelemetry);
+  static GuardMetrics openTelemetry(Object openTelemetry, AbortGuardConfig config) {
+    return new OpenTelemetryGuardMetrics((OpenTelemetry) openTelemetry, config);
   }
 
   static GuardMetrics both(GuardMetrics first, GuardMetrics second) {

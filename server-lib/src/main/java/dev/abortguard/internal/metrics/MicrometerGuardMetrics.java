@@ -1,5 +1,6 @@
 package dev.abortguard.internal.metrics;
 
+import dev.abortguard.AbortGuardConfig;
 import dev.abortguard.internal.core.ReleaseCause;
 import io.grpc.MethodDescriptor;
 import io.grpc.Status;
@@ -7,7 +8,9 @@ import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
+import java.util.HashSet;
 import java.util.Map;
+import java.util.Set;
 import java.util.WeakHashMap;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
@@ -21,13 +24,18 @@ final class MicrometerGuardMetrics implements GuardMetrics {
   static final String STREAMS_RELEASED = "grpc.server.streams.released";
   static final String LINGER_DURATION = "grpc.server.streams.linger.duration";
   static final String MISCONFIGURED = "abortguard.misconfigured";
+  static final String INFO = "abortguard.info";
+  static final String CONFIG_LINGERING_MAX = "abortguard.config.lingering.max";
+  // Not ".max.total": Prometheus strips a "_total" suffix, and the name would collide with the one above.
+  static final String CONFIG_LINGERING_MAX_SERVER = "abortguard.config.lingering.max.server";
+  static final String CONFIG_RESET_GRACE = "abortguard.config.reset.grace";
   private static final String MITIGATED_DESCRIPTION = "Aborts whose wire form the guard changed";
 
   /**
-   * One lingering count per registry: a registry keeps the first gauge registered under a name,
-   * so guards sharing a registry must share the number behind it.
+   * One lingering count and one set of limits per registry: a registry keeps the first gauge
+   * registered under a name, so guards sharing a registry must share the numbers behind it.
    */
-  private static final Map<MeterRegistry, AtomicLong> lingeringByRegistry = new WeakHashMap<>();
+  private static final Map<MeterRegistry, SharedGauges> gaugesByRegistry = new WeakHashMap<>();
   private static final int CODES = Status.Code.values().length;
 
   private final MeterRegistry registry;
@@ -38,9 +46,11 @@ final class MicrometerGuardMetrics implements GuardMetrics {
   /** Keyed by descriptor identity: a server has a fixed set of them. */
   private final Map<MethodDescriptor<?, ?>, MethodMeters> byMethod = new ConcurrentHashMap<>();
 
-  MicrometerGuardMetrics(MeterRegistry registry) {
+  MicrometerGuardMetrics(MeterRegistry registry, AbortGuardConfig config) {
     this.registry = registry;
-    this.lingering = lingeringGauge(registry);
+    SharedGauges shared = sharedGauges(registry);
+    shared.add(registry, config);
+    this.lingering = shared.lingering;
     for (ReleaseCause cause : ReleaseCause.values()) {
       released[cause.ordinal()] = Counter.builder(STREAMS_RELEASED)
           .description("Streams the server had ended while the peer had not, no longer lingering")
@@ -70,16 +80,60 @@ final class MicrometerGuardMetrics implements GuardMetrics {
     }
   }
 
-  private static AtomicLong lingeringGauge(MeterRegistry registry) {
-    synchronized (lingeringByRegistry) {
-      return lingeringByRegistry.computeIfAbsent(registry, r -> {
-        AtomicLong count = new AtomicLong();
-        Gauge.builder(STREAMS_LINGERING, count, AtomicLong::get)
-            .description("Streams the server has ended while the peer has not")
-            .strongReference(true)
-            .register(r);
-        return count;
-      });
+  private static SharedGauges sharedGauges(MeterRegistry registry) {
+    synchronized (gaugesByRegistry) {
+      return gaugesByRegistry.computeIfAbsent(registry, SharedGauges::new);
+    }
+  }
+
+  /**
+   * The gauges every guard on one registry feeds: the streams lingering now (the sum over the
+   * guards) and the limits that count is held to. With several guards the limits read the largest
+   * per-connection bound and grace, and the sum of the server-wide bounds (each guard has its own
+   * budget), so that {@code lingering / max.server} stays the share of what the guards allow.
+   */
+  private static final class SharedGauges {
+    final AtomicLong lingering = new AtomicLong();
+    private final AtomicLong lingeringMax = new AtomicLong();
+    private final AtomicLong lingeringMaxServer = new AtomicLong();
+    private final AtomicLong graceNanos = new AtomicLong();
+    private final Set<String> policies = new HashSet<>();
+
+    SharedGauges(MeterRegistry registry) {
+      Gauge.builder(STREAMS_LINGERING, lingering, AtomicLong::get)
+          .description("Streams the server has ended while the peer has not")
+          .strongReference(true)
+          .register(registry);
+      Gauge.builder(CONFIG_LINGERING_MAX, lingeringMax, AtomicLong::get)
+          .description("abortguard.lingering.max: lingering streams per connection before the eldest is reset")
+          .strongReference(true)
+          .register(registry);
+      Gauge.builder(CONFIG_LINGERING_MAX_SERVER, lingeringMaxServer, AtomicLong::get)
+          .description("abortguard.lingering.maxTotal: lingering streams across the guard's connections")
+          .strongReference(true)
+          .register(registry);
+      Gauge.builder(CONFIG_RESET_GRACE, graceNanos, nanos -> nanos.get() / 1e9)
+          .description("abortguard.reset.grace: how long deferred waits for the peer before resetting")
+          .baseUnit("seconds")
+          .strongReference(true)
+          .register(registry);
+    }
+
+    /** Counts {@code config} in: its limits, and its policy as one {@code abortguard.info} series. */
+    synchronized void add(MeterRegistry registry, AbortGuardConfig config) {
+      lingeringMax.accumulateAndGet(config.lingeringMax(), Math::max);
+      lingeringMaxServer.addAndGet(config.lingeringMaxTotal());
+      graceNanos.accumulateAndGet(config.resetGrace().toNanos(), Math::max);
+      String reset = config.reset().value();
+      String trailersOnly = Boolean.toString(config.trailersOnly());
+      // Registered once per policy: Micrometer warns about a second registration of the same gauge.
+      if (policies.add(reset + " " + trailersOnly)) {
+        Gauge.builder(INFO, () -> 1)
+            .description("1 for each policy a guard recording here applies; absent when no guard records here")
+            .tag("reset", reset)
+            .tag("trailersOnly", trailersOnly)
+            .register(registry);
+      }
     }
   }
 

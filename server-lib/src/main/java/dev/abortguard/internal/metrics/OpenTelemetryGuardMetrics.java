@@ -1,5 +1,6 @@
 package dev.abortguard.internal.metrics;
 
+import dev.abortguard.AbortGuardConfig;
 import dev.abortguard.internal.core.ReleaseCause;
 import io.grpc.MethodDescriptor;
 import io.grpc.Status;
@@ -33,6 +34,8 @@ final class OpenTelemetryGuardMetrics implements GuardMetrics {
   static final AttributeKey<String> MITIGATION = AttributeKey.stringKey("abortguard.mitigation");
   static final AttributeKey<String> CAUSE = AttributeKey.stringKey("abortguard.cause");
   static final AttributeKey<String> PROBLEM = AttributeKey.stringKey("abortguard.problem");
+  static final AttributeKey<String> RESET = AttributeKey.stringKey("abortguard.reset");
+  static final AttributeKey<String> TRAILERS_ONLY = AttributeKey.stringKey("abortguard.trailers_only");
   private static final double NANOS_PER_SECOND = 1e9;
 
   private final LongCounter aborts;
@@ -46,8 +49,9 @@ final class OpenTelemetryGuardMetrics implements GuardMetrics {
   /** Keyed by descriptor identity, as the Micrometer side: a server has a fixed set of them. */
   private final Map<MethodDescriptor<?, ?>, MethodAttributes> byMethod = new ConcurrentHashMap<>();
 
-  OpenTelemetryGuardMetrics(OpenTelemetry openTelemetry) {
+  OpenTelemetryGuardMetrics(OpenTelemetry openTelemetry, AbortGuardConfig config) {
     Meter meter = openTelemetry.getMeter(SCOPE);
+    limits(meter, config);
     aborts = meter.counterBuilder("grpc.server.aborts")
         .setDescription("Calls closed with a non-OK status before their first response message")
         .setUnit("{call}").build();
@@ -79,6 +83,26 @@ final class OpenTelemetryGuardMetrics implements GuardMetrics {
     for (Mitigation mitigation : Mitigation.values()) {
       mitigated.add(0, Attributes.of(MITIGATION, mitigation.tagValue));
     }
+  }
+
+  /**
+   * The limits the alerts in ops/ compare against, and the policy, as on Micrometer (there shared
+   * by the guards of one registry; here each guard reports its own, told apart by its policy).
+   */
+  private static void limits(Meter meter, AbortGuardConfig config) {
+    Attributes policy = Attributes.of(RESET, config.reset().value(), TRAILERS_ONLY, Boolean.toString(config.trailersOnly()));
+    meter.gaugeBuilder("abortguard.info").ofLongs()
+        .setDescription("1 for each policy a guard recording here applies")
+        .buildWithCallback(gauge -> gauge.record(1, policy));
+    meter.gaugeBuilder("abortguard.config.lingering.max").ofLongs().setUnit("{stream}")
+        .setDescription("abortguard.lingering.max: lingering streams per connection before the eldest is reset")
+        .buildWithCallback(gauge -> gauge.record(config.lingeringMax(), policy));
+    meter.gaugeBuilder("abortguard.config.lingering.max.server").ofLongs().setUnit("{stream}")
+        .setDescription("abortguard.lingering.maxTotal: lingering streams across the guard's connections")
+        .buildWithCallback(gauge -> gauge.record(config.lingeringMaxTotal(), policy));
+    meter.gaugeBuilder("abortguard.config.reset.grace").setUnit("s")
+        .setDescription("abortguard.reset.grace: how long deferred waits for the peer before resetting")
+        .buildWithCallback(gauge -> gauge.record(config.resetGrace().toNanos() / NANOS_PER_SECOND, policy));
   }
 
   @Override

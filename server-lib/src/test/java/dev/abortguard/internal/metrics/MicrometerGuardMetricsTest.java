@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.abortguard.AbortGuardConfig;
 import dev.abortguard.internal.core.ReleaseCause;
 import dev.abortguard.internal.metrics.GuardMetrics.Mitigation;
 import dev.abortguard.internal.metrics.GuardMetrics.Peer;
@@ -36,6 +37,11 @@ class MicrometerGuardMetricsTest {
   private static final String LINGERING = "grpc.server.streams.lingering";
   private static final String RELEASED = "grpc.server.streams.released";
   private static final String LINGER_DURATION = "grpc.server.streams.linger.duration";
+  private static final String INFO = "abortguard.info";
+  private static final String LINGERING_MAX = "abortguard.config.lingering.max";
+  private static final String LINGERING_MAX_SERVER = "abortguard.config.lingering.max.server";
+  private static final String RESET_GRACE = "abortguard.config.reset.grace";
+  private static final AbortGuardConfig DEFAULTS = config(Map.of());
 
   private static final MethodDescriptor.Marshaller<byte[]> BYTES = TestServers.bytesMarshaller();
 
@@ -45,7 +51,11 @@ class MicrometerGuardMetricsTest {
       method(MethodType.CLIENT_STREAMING, "demo.v1.Files/Upload");
 
   private final SimpleMeterRegistry registry = new SimpleMeterRegistry();
-  private final GuardMetrics metrics = GuardMetrics.micrometer(registry);
+  private final GuardMetrics metrics = GuardMetrics.micrometer(registry, DEFAULTS);
+
+  private static AbortGuardConfig config(Map<String, String> properties) {
+    return AbortGuardConfig.from(properties::get);
+  }
 
   private static MethodDescriptor<byte[], byte[]> method(MethodType type, String fullName) {
     return MethodDescriptor.<byte[], byte[]>newBuilder()
@@ -255,7 +265,8 @@ class MicrometerGuardMetricsTest {
     metrics.onReleased(ReleaseCause.PEER_END_STREAM, 1);
 
     Set<String> names = registry.getMeters().stream().map(m -> m.getId().getName()).collect(Collectors.toSet());
-    assertEquals(Set.of(ABORTS, MITIGATED, LINGERING, RELEASED, LINGER_DURATION, "abortguard.misconfigured"), names);
+    assertEquals(Set.of(ABORTS, MITIGATED, LINGERING, RELEASED, LINGER_DURATION, "abortguard.misconfigured",
+        INFO, LINGERING_MAX, LINGERING_MAX_SERVER, RESET_GRACE), names);
     assertEquals(Meter.Type.COUNTER, registry.get(ABORTS).meter().getId().getType());
     assertEquals(Meter.Type.COUNTER, registry.get(MITIGATED).meter().getId().getType());
     assertEquals(Meter.Type.GAUGE, registry.get(LINGERING).meter().getId().getType());
@@ -265,7 +276,7 @@ class MicrometerGuardMetricsTest {
 
   @Test
   void twoGuardsOnOneRegistryShareTheLingeringGaugeWhichReadsTheSum() {
-    GuardMetrics other = GuardMetrics.micrometer(registry);
+    GuardMetrics other = GuardMetrics.micrometer(registry, DEFAULTS);
 
     metrics.onLingering();
     metrics.onLingering();
@@ -290,7 +301,7 @@ class MicrometerGuardMetricsTest {
   @Test
   void guardsOnDifferentRegistriesDoNotShareTheGauge() {
     SimpleMeterRegistry otherRegistry = new SimpleMeterRegistry();
-    GuardMetrics other = GuardMetrics.micrometer(otherRegistry);
+    GuardMetrics other = GuardMetrics.micrometer(otherRegistry, DEFAULTS);
 
     metrics.onLingering();
     other.onLingering();
@@ -298,5 +309,68 @@ class MicrometerGuardMetricsTest {
 
     assertEquals(1.0, lingeringGauge());
     assertEquals(2.0, otherRegistry.get(LINGERING).gauge().value());
+  }
+
+  @Test
+  void limitsAreGaugesWithTheDefaultsAndNoTags() {
+    assertEquals(1024.0, registry.get(LINGERING_MAX).gauge().value());
+    assertEquals(10_000.0, registry.get(LINGERING_MAX_SERVER).gauge().value());
+    assertEquals(10.0, registry.get(RESET_GRACE).gauge().value());
+    assertEquals("seconds", registry.get(RESET_GRACE).gauge().getId().getBaseUnit());
+    for (String name : Set.of(LINGERING_MAX, LINGERING_MAX_SERVER, RESET_GRACE)) {
+      assertEquals(Map.of(), tags(registry.get(name).gauge()), name);
+      assertEquals(Meter.Type.GAUGE, registry.get(name).meter().getId().getType(), name);
+    }
+  }
+
+  @Test
+  void limitsFollowTheConfiguration() {
+    SimpleMeterRegistry other = new SimpleMeterRegistry();
+    GuardMetrics.micrometer(other, config(Map.of(
+        "abortguard.lingering.max", "7", "abortguard.lingering.maxTotal", "70", "abortguard.reset.grace", "250ms")));
+
+    assertEquals(7.0, other.get(LINGERING_MAX).gauge().value());
+    assertEquals(70.0, other.get(LINGERING_MAX_SERVER).gauge().value());
+    assertEquals(0.25, other.get(RESET_GRACE).gauge().value(), 1e-9);
+  }
+
+  @Test
+  void infoGaugeReadsOneWithThePolicyAsTags() {
+    Gauge info = registry.get(INFO).gauge();
+    assertEquals(1.0, info.value());
+    assertEquals(Map.of("reset", "deferred", "trailersOnly", "true"), tags(info));
+  }
+
+  @ParameterizedTest
+  @CsvSource({"never, false", "immediate, true"})
+  void infoGaugeNamesEachPolicy(String reset, String trailersOnly) {
+    SimpleMeterRegistry other = new SimpleMeterRegistry();
+    GuardMetrics.micrometer(other, config(Map.of("abortguard.reset", reset, "abortguard.trailersOnly", trailersOnly)));
+
+    assertEquals(Map.of("reset", reset, "trailersOnly", trailersOnly), tags(other.get(INFO).gauge()));
+  }
+
+  @Test
+  void twoGuardsOnOneRegistryReadTheLargestBoundAndGraceAndTheSumOfServerWideBounds() {
+    GuardMetrics.micrometer(registry, config(Map.of(
+        "abortguard.reset", "never", "abortguard.lingering.max", "2048", "abortguard.lingering.maxTotal", "500",
+        "abortguard.reset.grace", "2s")));
+
+    assertEquals(2048.0, registry.get(LINGERING_MAX).gauge().value());
+    assertEquals(10_500.0, registry.get(LINGERING_MAX_SERVER).gauge().value(), "each guard has its own budget");
+    assertEquals(10.0, registry.get(RESET_GRACE).gauge().value());
+    assertEquals(1, registry.get(LINGERING_MAX).gauges().size());
+    Set<String> policies = registry.get(INFO).gauges().stream()
+        .map(g -> g.getId().getTag("reset")).collect(Collectors.toSet());
+    assertEquals(Set.of("deferred", "never"), policies, "one info series per policy in use");
+    registry.get(INFO).gauges().forEach(g -> assertEquals(1.0, g.value()));
+  }
+
+  @Test
+  void twoGuardsWithTheSamePolicyShareOneInfoSeries() {
+    GuardMetrics.micrometer(registry, DEFAULTS);
+
+    assertEquals(1, registry.get(INFO).gauges().size());
+    assertEquals(20_000.0, registry.get(LINGERING_MAX_SERVER).gauge().value());
   }
 }

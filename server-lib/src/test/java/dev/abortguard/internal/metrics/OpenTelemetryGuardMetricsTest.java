@@ -24,7 +24,7 @@ import org.junit.jupiter.api.Test;
 /** The OpenTelemetry binding: instrument names, kinds, units and attributes, read by the SDK's in-memory reader. */
 class OpenTelemetryGuardMetricsTest {
   private final OpenTelemetryReader otel = new OpenTelemetryReader();
-  private final GuardMetrics metrics = GuardMetrics.of(null, otel.sdk());
+  private final GuardMetrics metrics = GuardMetrics.of(null, otel.sdk(), dev.abortguard.AbortGuardConfig.from(name -> null));
 
   @AfterEach
   void close() {
@@ -95,6 +95,17 @@ class OpenTelemetryGuardMetricsTest {
   }
 
   @Test
+  void theLimitsAndThePolicyAreGauges() {
+    assertEquals(1, otel.sum("abortguard.info",
+        a -> "deferred".equals(a.get(AttributeKey.stringKey("abortguard.reset")))));
+    assertEquals(1024, otel.sum("abortguard.config.lingering.max"));
+    assertEquals(10_000, otel.sum("abortguard.config.lingering.max.server"));
+    assertEquals("s", otel.metric("abortguard.config.reset.grace").getUnit());
+    assertEquals(10.0, otel.metric("abortguard.config.reset.grace").getDoubleGaugeData().getPoints().iterator().next()
+        .getValue(), 1e-9);
+  }
+
+  @Test
   void misconfigurationsByProblem() {
     metrics.onMisconfigured(Problem.CALL_LAYER_MISSING);
     assertEquals(1, otel.sum("abortguard.misconfigured",
@@ -122,8 +133,8 @@ class OpenTelemetryGuardMetricsTest {
     boolean saidBefore = MetricsSinks.saidNone.get();
     logger.addHandler(handler);
     try {
-      assertEquals(GuardMetrics.NONE, GuardMetrics.of(null, null));
-      assertEquals(GuardMetrics.NONE, GuardMetrics.of(null, null));
+      assertEquals(GuardMetrics.NONE, GuardMetrics.of(null, null, dev.abortguard.AbortGuardConfig.from(name -> null)));
+      assertEquals(GuardMetrics.NONE, GuardMetrics.of(null, null, dev.abortguard.AbortGuardConfig.from(name -> null)));
     } finally {
       logger.removeHandler(handler);
     }
