@@ -5,6 +5,7 @@ import dev.abortguard.internal.core.ReleaseCause;
 import dev.abortguard.internal.GuardParts;
 import dev.abortguard.internal.core.ConnectionDriver;
 import dev.abortguard.internal.netty.NettyConnectionPort;
+import dev.abortguard.internal.netty.PeerFramesFirst;
 import dev.abortguard.internal.netty.HandlerPlace;
 import dev.abortguard.internal.netty.StreamStateListener;
 import io.netty.buffer.ByteBuf;
@@ -17,7 +18,6 @@ import io.netty.handler.codec.http2.Http2ConnectionHandler;
 import io.netty.handler.codec.http2.Http2Error;
 import io.netty.handler.codec.http2.Http2Exception;
 import io.netty.handler.codec.http2.Http2FrameListener;
-import io.netty.handler.codec.http2.Http2FrameListenerDecorator;
 import io.netty.handler.codec.http2.Http2Headers;
 import io.netty.handler.codec.http2.Http2Stream;
 import java.util.function.BooleanSupplier;
@@ -50,8 +50,7 @@ final class ArmeriaConnectionAdapter {
     this.channel = channel;
     this.handler = handler;
     this.handlerPlace = new HandlerPlace(channel, handler);
-    this.driver = new ConnectionDriver(parts,
-        new NettyConnectionPort(channel.eventLoop(), System::nanoTime, handler, handlerPlace));
+    this.driver = NettyConnectionPort.driver(parts, channel, handler, handlerPlace);
     this.requestKey = handler.connection().newKey();
     this.endedFirstKey = handler.connection().newKey();
     this.peerClosedKey = handler.connection().newKey();
@@ -128,28 +127,29 @@ final class ArmeriaConnectionAdapter {
   }
 
   /** Sits between Netty's decoder and Armeria's, reading the peer's frames first. */
-  private final class PeerFrames extends Http2FrameListenerDecorator {
+  private final class PeerFrames extends PeerFramesFirst {
     PeerFrames(Http2FrameListener delegate) {
-      super(delegate);
+      super(delegate, handler.connection(), driver);
     }
 
     @Override
-    public int onDataRead(ChannelHandlerContext ctx, int streamId, ByteBuf data, int padding, boolean endOfStream)
-        throws Http2Exception {
-      Http2Stream stream = handler.connection().stream(streamId);
+    protected void peerData(Http2Stream stream, boolean endOfStream) {
       peerClosing(stream, endOfStream);
-      if (requestDone(stream)) {
-        // Armeria would keep these bytes unconsumed until the stream closes. END_STREAM closes the
-        // stream after this returns, which the guard counts as the peer's end.
-        return data.readableBytes() + padding;
-      }
-      return super.onDataRead(ctx, streamId, data, padding, endOfStream);
+    }
+
+    /**
+     * Armeria would keep these bytes unconsumed until the stream closes. END_STREAM closes the
+     * stream after the codec's read, which the guard counts as the peer's end.
+     */
+    @Override
+    protected boolean absorbsDataOf(Http2Stream stream) {
+      return requestDone(stream);
     }
 
     @Override
     public void onHeadersRead(ChannelHandlerContext ctx, int streamId, Http2Headers headers, int padding,
         boolean endOfStream) throws Http2Exception {
-      Http2Stream stream = handler.connection().stream(streamId);
+      Http2Stream stream = stream(streamId);
       peerClosing(stream, endOfStream);
       if (requestDone(stream)) {
         return; // request trailers after the response: with END_STREAM the codec ends the stream
@@ -165,7 +165,7 @@ final class ArmeriaConnectionAdapter {
     @Override
     public void onHeadersRead(ChannelHandlerContext ctx, int streamId, Http2Headers headers, int streamDependency,
         short weight, boolean exclusive, int padding, boolean endOfStream) throws Http2Exception {
-      Http2Stream stream = handler.connection().stream(streamId);
+      Http2Stream stream = stream(streamId);
       peerClosing(stream, endOfStream);
       if (requestDone(stream)) {
         return;
@@ -179,11 +179,8 @@ final class ArmeriaConnectionAdapter {
     }
 
     @Override
-    public void onRstStreamRead(ChannelHandlerContext ctx, int streamId, long errorCode) throws Http2Exception {
-      // Before the codec closes the stream, so that the release counts as a peer reset.
-      peerClosing(handler.connection().stream(streamId), true);
-      driver.peerReset(streamId);
-      super.onRstStreamRead(ctx, streamId, errorCode);
+    protected void peerResetting(Http2Stream stream) {
+      peerClosing(stream, true);
     }
 
     private void peerClosing(Http2Stream stream, boolean closing) {

@@ -3,13 +3,13 @@ package dev.abortguard.internal.grpc;
 import dev.abortguard.internal.core.ConnectionDriver;
 import dev.abortguard.internal.netty.HandlerPlace;
 import dev.abortguard.internal.netty.NettyConnectionPort;
+import dev.abortguard.internal.netty.PeerFramesFirst;
 import dev.abortguard.internal.netty.StreamStateListener;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.http2.Http2Connection;
 import io.netty.handler.codec.http2.Http2ConnectionHandler;
 import io.netty.handler.codec.http2.Http2Exception;
-import io.netty.handler.codec.http2.Http2FrameListenerDecorator;
 import io.netty.handler.codec.http2.Http2Headers;
 import io.netty.handler.codec.http2.Http2Stream;
 import io.netty.util.AsciiString;
@@ -49,8 +49,7 @@ final class GrpcConnectionAdapter {
     this.handler = handler;
     this.handlerPlace = new HandlerPlace(channel, handler);
     this.transportGuard = transportGuard;
-    this.driver = new ConnectionDriver(transportGuard.parts,
-        new NettyConnectionPort(channel.eventLoop(), System::nanoTime, handler, handlerPlace));
+    this.driver = NettyConnectionPort.driver(transportGuard.parts, channel, handler, handlerPlace);
     this.callKey = handler.connection().newKey();
     this.checkedKey = handler.connection().newKey();
   }
@@ -91,9 +90,9 @@ final class GrpcConnectionAdapter {
   }
 
   /** Sits between Netty's decoder and grpc-java's handler, reading the peer's frames first. */
-  private final class PeerFrames extends Http2FrameListenerDecorator {
+  private final class PeerFrames extends PeerFramesFirst {
     PeerFrames(io.netty.handler.codec.http2.Http2FrameListener delegate) {
-      super(delegate);
+      super(delegate, handler.connection(), driver);
     }
 
     @Override
@@ -122,13 +121,6 @@ final class GrpcConnectionAdapter {
       }
     }
 
-    @Override
-    public void onRstStreamRead(ChannelHandlerContext ctx, int streamId, long errorCode) throws Http2Exception {
-      // Before the codec closes the stream, so that the release counts as a peer reset.
-      driver.peerReset(streamId);
-      super.onRstStreamRead(ctx, streamId, errorCode);
-    }
-
     /**
      * Request trailers (or any HEADERS) on a stream the server has already ended: legal HTTP/2,
      * but grpc-java answers them with a connection error that kills every call on the connection.
@@ -136,12 +128,11 @@ final class GrpcConnectionAdapter {
      * stream, which counts as the peer's end.
      */
     private boolean endedByServer(int streamId) {
-      Http2Stream stream = handler.connection().stream(streamId);
-      return stream != null && stream.state() == Http2Stream.State.HALF_CLOSED_LOCAL;
+      return endedByServer(stream(streamId));
     }
 
     private void opening(int streamId, Http2Headers headers) {
-      openingStream = handler.connection().stream(streamId);
+      openingStream = stream(streamId);
       openingStreamBound = false;
       openingGrpcRequest = isGrpcRequest(headers);
       OPENING.set(GrpcConnectionAdapter.this);

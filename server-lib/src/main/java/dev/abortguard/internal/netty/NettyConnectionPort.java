@@ -1,7 +1,10 @@
 package dev.abortguard.internal.netty;
 
+import dev.abortguard.internal.GuardParts;
+import dev.abortguard.internal.core.ConnectionDriver;
 import dev.abortguard.internal.Internal;
 import dev.abortguard.internal.core.ConnectionPort;
+import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.http2.Http2ConnectionHandler;
 import io.netty.handler.codec.http2.Http2Error;
@@ -37,6 +40,16 @@ public final class NettyConnectionPort implements ConnectionPort {
     this.clock = clock;
     this.handler = handler;
     this.handlerContext = handlerContext;
+  }
+
+  /**
+   * The driver of one connection whose {@code handler} sits in {@code place} of {@code channel}'s
+   * pipeline, its port on the channel's event loop: what every adapter over a stack's own {@code
+   * Http2ConnectionHandler} (grpc-netty, Armeria, Vert.x) makes first.
+   */
+  public static ConnectionDriver driver(GuardParts parts, Channel channel, Http2ConnectionHandler handler,
+      HandlerPlace place) {
+    return new ConnectionDriver(parts, new NettyConnectionPort(channel.eventLoop(), System::nanoTime, handler, place));
   }
 
   @Override

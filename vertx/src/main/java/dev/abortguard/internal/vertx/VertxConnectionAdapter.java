@@ -6,9 +6,8 @@ import dev.abortguard.internal.core.ConnectionDriver;
 import dev.abortguard.internal.core.ReleaseCause;
 import dev.abortguard.internal.netty.HandlerPlace;
 import dev.abortguard.internal.netty.NettyConnectionPort;
+import dev.abortguard.internal.netty.PeerFramesFirst;
 import dev.abortguard.internal.netty.StreamStateListener;
-import io.netty.buffer.ByteBuf;
-import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
@@ -17,7 +16,6 @@ import io.netty.handler.codec.http2.Http2ConnectionAdapter;
 import io.netty.handler.codec.http2.Http2ConnectionHandler;
 import io.netty.handler.codec.http2.Http2Exception;
 import io.netty.handler.codec.http2.Http2FrameListener;
-import io.netty.handler.codec.http2.Http2FrameListenerDecorator;
 import io.netty.handler.codec.http2.Http2Stream;
 import io.netty.util.AttributeKey;
 import java.util.ArrayList;
@@ -55,8 +53,7 @@ public final class VertxConnectionAdapter {
     this.parts = parts;
     this.handler = handler;
     this.handlerPlace = new HandlerPlace(channel, handler);
-    this.driver = new ConnectionDriver(parts,
-        new NettyConnectionPort(channel.eventLoop(), System::nanoTime, handler, handlerPlace));
+    this.driver = NettyConnectionPort.driver(parts, channel, handler, handlerPlace);
   }
 
   /**
@@ -157,32 +154,20 @@ public final class VertxConnectionAdapter {
   }
 
   /** Reads the peer's frames before Vert.x's listener does. */
-  private final class PeerFrames extends Http2FrameListenerDecorator {
+  private final class PeerFrames extends PeerFramesFirst {
     PeerFrames(Http2FrameListener delegate) {
-      super(delegate);
+      super(delegate, handler.connection(), driver);
+    }
+
+    /** A complete response ends the call: Vert.x still sees the request's end, not its bytes. */
+    @Override
+    protected boolean absorbsDataOf(Http2Stream stream) {
+      return endedByServer(stream);
     }
 
     @Override
-    public int onDataRead(ChannelHandlerContext ctx, int streamId, ByteBuf data, int padding, boolean endOfStream)
-        throws Http2Exception {
-      Http2Stream stream = handler.connection().stream(streamId);
-      if (stream != null && stream.state() == Http2Stream.State.HALF_CLOSED_LOCAL) {
-        // The response is complete: the call is over, so its bytes go back to the window now
-        // instead of through the application's request queue. Vert.x still sees the end.
-        int consumed = data.readableBytes() + padding;
-        if (endOfStream) {
-          super.onDataRead(ctx, streamId, Unpooled.EMPTY_BUFFER, 0, true);
-        }
-        return consumed;
-      }
-      return super.onDataRead(ctx, streamId, data, padding, endOfStream);
-    }
-
-    @Override
-    public void onRstStreamRead(ChannelHandlerContext ctx, int streamId, long errorCode) throws Http2Exception {
-      // Before the codec closes the stream, so that the release counts as the peer's reset.
-      driver.peerReset(streamId);
-      super.onRstStreamRead(ctx, streamId, errorCode);
+    protected boolean passesOnTheEnd() {
+      return true;
     }
   }
 
