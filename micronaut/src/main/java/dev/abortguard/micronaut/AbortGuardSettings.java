@@ -27,8 +27,24 @@ import java.util.function.Function;
  * <p>Why not a {@code @ConfigurationProperties} bean: {@code abortguard.reset} is both a value and
  * the prefix of {@code abortguard.reset.grace}, which a bean cannot mirror, and a bean's conversion
  * errors would not use the guard's messages.
+ *
+ * <p>The application never creates or calls this class: adding {@code abortguard-micronaut} is the
+ * whole integration. Its constants name the properties.
  */
-final class AbortGuardSettings {
+public final class AbortGuardSettings {
+  /** {@code false} installs nothing at all. Default {@code true}. */
+  public static final String ENABLED = "abortguard.enabled";
+  /** {@code deferred} (default), {@code never} or {@code immediate}; see {@link dev.abortguard.ResetPolicy}. */
+  public static final String RESET = "abortguard.reset";
+  /** How long a deferred reset waits for the peer: {@code 250ms}, {@code 10s} (default), {@code 1m}. */
+  public static final String RESET_GRACE = "abortguard.reset.grace";
+  /** Lingering streams allowed per connection before the oldest is reset. Default 1024. */
+  public static final String LINGERING_MAX = "abortguard.lingering.max";
+  /** Lingering streams allowed across every connection of the server. Default 10000. */
+  public static final String LINGERING_MAX_TOTAL = "abortguard.lingering.max-total";
+  /** Hold eagerly sent response headers back so that an abort is trailers-only. Default {@code true}. */
+  public static final String TRAILERS_ONLY = "abortguard.trailers-only";
+
   /** abortguard's property names, as the system properties spell them. */
   static final List<String> PROPERTIES = List.of(AbortGuardConfig.ENABLED, AbortGuardConfig.RESET,
       AbortGuardConfig.RESET_GRACE, AbortGuardConfig.LINGERING_MAX, AbortGuardConfig.LINGERING_MAX_TOTAL,

@@ -65,6 +65,15 @@ class InvalidPropertyTest {
     }
   }
 
+  @Test
+  void constantsAreTheKebabNames() {
+    for (String name : AbortGuardSettings.PROPERTIES) {
+      assertTrue(java.util.List.of(AbortGuardSettings.ENABLED, AbortGuardSettings.RESET, AbortGuardSettings.RESET_GRACE,
+          AbortGuardSettings.LINGERING_MAX, AbortGuardSettings.LINGERING_MAX_TOTAL, AbortGuardSettings.TRAILERS_ONLY)
+          .contains(AbortGuardSettings.kebab(name)), name);
+    }
+  }
+
   private static String failure(String property, String value) {
     RuntimeException e = assertThrows(RuntimeException.class, () -> MicronautApp.start(property, value).close());
     return rootConfigurationMessage(e);
