@@ -4,24 +4,24 @@ import dev.abortguard.AbortGuard;
 import dev.abortguard.AbortGuardConfig;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micronaut.context.BeanProvider;
-import io.micronaut.context.annotation.Context;
 import io.micronaut.context.annotation.Factory;
 import io.micronaut.context.env.Environment;
+import jakarta.inject.Singleton;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * The application's {@link AbortGuard}, from the {@code abortguard.*} properties, recording into the
  * application's Micrometer {@link MeterRegistry} when there is one (micronaut-micrometer's primary,
- * composite registry). Created with the context ({@link Context}), so a bad value stops the
+ * composite registry). Created with the context (by {@link EagerGuard}), so a bad value stops the
  * application at start, before any server is built. Replace it with an {@code AbortGuard} bean of
- * your own ({@code @Replaces(AbortGuard.class)}).
+ * your own ({@code @Replaces(AbortGuard.class)}): then this one is never built.
  */
 @Factory
 class AbortGuardFactory {
   private static final Logger logger = LoggerFactory.getLogger(AbortGuardFactory.class);
 
-  @Context
+  @Singleton
   AbortGuard abortGuard(Environment environment, BeanProvider<MeterRegistry> meterRegistry) {
     AbortGuard.Builder builder = AbortGuard.builder().properties(new AbortGuardSettings(environment).validated());
     MeterRegistry registry = meterRegistry.isPresent() ? meterRegistry.get() : null;

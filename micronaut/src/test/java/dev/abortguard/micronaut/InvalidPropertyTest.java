@@ -24,6 +24,13 @@ class InvalidPropertyTest {
   }
 
   @Test
+  void badValueStopsTheContextEvenBeforeAnyServerIsBuilt() {
+    RuntimeException e = assertThrows(RuntimeException.class,
+        () -> ApplicationContext.run(Map.of("abortguard.reset", "sometimes", "grpc.server.enabled", "false")).close());
+    assertTrue(rootConfigurationMessage(e).startsWith("Invalid value 'sometimes' for abortguard.reset"), e.toString());
+  }
+
+  @Test
   void camelCaseNameIsReportedInKebabCase() {
     String message = failure("abortguard.lingering.maxTotal", "0");
     assertTrue(message.startsWith("Invalid value '0' for abortguard.lingering.max-total"), message);

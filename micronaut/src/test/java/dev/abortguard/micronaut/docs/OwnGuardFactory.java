@@ -10,12 +10,10 @@ import jakarta.inject.Singleton;
 import java.time.Duration;
 
 /** docs/micronaut.md's own-guard snippet; active only where {@link OwnGuardSnippetTest} asks for it. */
-@Requires(property = OwnGuardFactory.ENABLE, value = "true")
+@Requires(property = OwnGuardSnippetTest.ENABLE, value = "true")
 // tag::micronaut-own-guard[]
 @Factory
 class OwnGuardFactory {
-  static final String ENABLE = "test.own-guard";
-
   @Singleton
   @Replaces(AbortGuard.class)
   AbortGuard abortGuard(MeterRegistry registry) {

@@ -11,15 +11,19 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The own-guard snippet of docs/micronaut.md: the application's {@code AbortGuard} bean replaces the
- * one from the properties, and is the one that guards Micronaut's server (its 2 s grace, not the
- * property's).
+ * one from the properties (which is not even built: the bad {@code abortguard.reset} given here is
+ * never read), and is the one that guards Micronaut's server, with its 2 s grace.
  */
 class OwnGuardSnippetTest {
+  static final String ENABLE = "test.own-guard";
+
   @Test
   void ownGuardBeanReplacesThePropertiesGuard() {
-    try (MicronautApp app = MicronautApp.start(OwnGuardFactory.ENABLE, "true", "abortguard.reset.grace", "1m");
+    try (MicronautApp app = MicronautApp.start(ENABLE, "true", "abortguard.reset", "sometimes");
         RawHttp2Client client = RawHttp2Client.connect("127.0.0.1", app.grpcPort())) {
       assertEquals(1, app.context.getBeansOfType(AbortGuard.class).size());
+      // The properties' guard is never built: its abortguard.reset would not even be read.
+      assertEquals(1, app.context.getBeanRegistrations(AbortGuard.class).size());
       assertEquals(Duration.ofSeconds(2), app.guard().config().resetGrace());
       int id = client.startCall("/abortguard.demo.v1.DemoService/Bidi", Map.of("x-demo-abort", "PERMISSION_DENIED"),
           false);

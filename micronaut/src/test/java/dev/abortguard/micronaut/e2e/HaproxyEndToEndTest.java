@@ -81,14 +81,15 @@ class HaproxyEndToEndTest {
   }
 
   /** Stock Micronaut (guard disabled), for the docs' table: grpc-java sends no reset, so statuses survive too. */
-  @Test
-  void stockMicronautThroughHaproxy() throws Exception {
+  @ParameterizedTest
+  @EnumSource(Shape.class)
+  void stockMicronautThroughHaproxy(Shape shape) throws Exception {
     try (MicronautApp app = MicronautApp.start("abortguard.enabled", "false");
         HaproxyProcess haproxy = HaproxyProcess.start(app.grpcPort(), dir)) {
       CoreClient client = new CoreClient(dir.resolve("client"));
-      Result proxied = client.run(haproxy.target(), Shape.BIDI, Behaviour.KEEPS_SENDING, CALLS, CONCURRENCY,
+      Result proxied = client.run(haproxy.target(), shape, Behaviour.KEEPS_SENDING, CALLS, CONCURRENCY,
           "PERMISSION_DENIED");
-      System.out.println("Micronaut, stock, through HAProxy 2.6: " + proxied);
+      System.out.println("Micronaut, stock, " + shape + ", through HAProxy 2.6: " + proxied);
       assertEquals(Map.of(REAL_STATUS, CALLS), proxied.messages(), proxied + "\n" + haproxy.describe());
     }
   }
