@@ -8,7 +8,6 @@ import io.micronaut.core.naming.NameUtils;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 import java.util.function.Function;
 
@@ -100,36 +99,18 @@ public final class AbortGuardSettings {
   /** The name of the property source whose value wins, if one holds the property under a name we know. */
   private Optional<String> source(String name) {
     List<PropertySource> sources = new ArrayList<>(environment.getPropertySources());
-    // Micronaut lets the source of highest order win.
+    // Micronaut lets the source of highest order win. Sources hold flat names (the YAML loader
+    // flattens), environment variables their own spelling.
     sources.sort(Comparator.comparingInt(PropertySource::getOrder).reversed());
     List<String> spellings = List.of(kebab(name), name, name.replace('.', '_').toUpperCase(java.util.Locale.ROOT),
         kebab(name).replace('.', '_').replace('-', '_').toUpperCase(java.util.Locale.ROOT));
     for (PropertySource source : sources) {
       for (String spelling : spellings) {
-        if (source.get(spelling) != null || nested(source, spelling)) {
+        if (source.get(spelling) != null) {
           return Optional.of(source.getName());
         }
       }
     }
     return Optional.empty();
-  }
-
-  /** YAML sources may hold {@code abortguard: {reset: x}} as a map under {@code abortguard}. */
-  private static boolean nested(PropertySource source, String name) {
-    Object node = source.get(name.substring(0, name.indexOf('.') < 0 ? name.length() : name.indexOf('.')));
-    String[] parts = name.split("\\.");
-    for (int i = 1; i < parts.length && node instanceof Map; i++) {
-      Map<?, ?> map = (Map<?, ?>) node;
-      Object next = map.get(parts[i]);
-      if (next == null && i + 1 < parts.length) {
-        // a YAML key with a dot in it, such as "reset.grace"
-        next = map.get(parts[i] + "." + parts[i + 1]);
-        if (next != null) {
-          i++;
-        }
-      }
-      node = next;
-    }
-    return node != null && !(node instanceof Map);
   }
 }
