@@ -16,6 +16,7 @@ import org.junit.jupiter.api.Test;
  */
 class OwnGuardSnippetTest {
   static final String ENABLE = "test.own-guard";
+  static final String PLAIN = "test.plain-own-guard";
 
   @Test
   void ownGuardBeanReplacesThePropertiesGuard() {
@@ -33,6 +34,15 @@ class OwnGuardSnippetTest {
       assertEquals(RawHttp2Client.NO_ERROR, reset.errorCode(), client.describeFrames());
       long afterMillis = (reset.receivedNanos() - trailers.receivedNanos()) / 1_000_000;
       assertEquals(2, Math.round(afterMillis / 1000.0), "reset " + afterMillis + " ms after the trailers");
+    }
+  }
+
+  @Test
+  void aGuardBeanWithoutReplacesWinsToo() {
+    // The application starts although abortguard.reset is bad: the properties' guard is never built.
+    // (getBeansOfType would build it: it creates every candidate, @Secondary ones too.)
+    try (MicronautApp app = MicronautApp.start(PLAIN, "true", "abortguard.reset", "sometimes")) {
+      assertEquals(dev.abortguard.ResetPolicy.NEVER, app.guard().config().reset());
     }
   }
 }
