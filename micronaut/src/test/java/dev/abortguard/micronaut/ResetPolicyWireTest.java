@@ -59,4 +59,15 @@ class ResetPolicyWireTest {
       assertEquals(1, app.lingering());
     }
   }
+
+  /** The control, for the docs' table: stock Micronaut (guard disabled) leaves the stream open. */
+  @Test
+  void stockLeavesTheStreamOpen() {
+    try (MicronautApp app = MicronautApp.start("abortguard.enabled", "false");
+        RawHttp2Client client = RawHttp2Client.connect("127.0.0.1", app.grpcPort())) {
+      Frame trailers = Wire.abortedBidi(client);
+      client.assertNoFrame(f -> f.type() == RawHttp2Client.RST_STREAM, GRACE.multipliedBy(2));
+      assertTrue(trailers.endStream());
+    }
+  }
 }
