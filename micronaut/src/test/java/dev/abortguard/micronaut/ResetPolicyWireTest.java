@@ -70,4 +70,20 @@ class ResetPolicyWireTest {
       assertTrue(trailers.endStream());
     }
   }
+
+  /** {@code abortguard.lingering.max} reaches the connection: past it the eldest lingering stream is reset. */
+  @Test
+  void lingeringMaxResetsTheEldest() {
+    try (MicronautApp app = MicronautApp.start("abortguard.lingering.max", "1", "abortguard.reset.grace", "1m");
+        RawHttp2Client client = RawHttp2Client.connect("127.0.0.1", app.grpcPort())) {
+      Frame first = Wire.abortedBidi(client);
+      Frame second = Wire.abortedBidi(client);
+      Frame reset = client.awaitFrame(f -> f.type() == RawHttp2Client.RST_STREAM, Wire.WAIT);
+      assertEquals(first.streamId(), reset.streamId(), client.describeFrames());
+      assertEquals(RawHttp2Client.NO_ERROR, reset.errorCode(), client.describeFrames());
+      client.assertNoFrame(f -> Wire.isReset(f, second.streamId()), GRACE);
+      assertEquals(1, app.released(ReleaseCause.OVERFLOW, 1));
+      assertEquals(1, app.lingering());
+    }
+  }
 }
