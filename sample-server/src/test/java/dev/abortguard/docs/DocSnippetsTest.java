@@ -14,14 +14,15 @@ import org.junit.jupiter.api.Test;
 /**
  * Every {@code ```java} block in README.md and docs/ is a tagged region of a source that the build
  * compiles and a test runs: the {@code *SnippetsTest} classes beside this one, and the Spring Boot
- * starter's {@code docs} test package if it has one.
+ * starter's and the Micronaut module's {@code docs} test packages if they have one.
  */
 class DocSnippetsTest {
   /** The repository: this module's parent. */
   private static final Path ROOT = Path.of(System.getProperty("user.dir")).toAbsolutePath().getParent();
   private static final List<Path> SNIPPET_DIRS = List.of(
       ROOT.resolve("sample-server/src/test/java/dev/abortguard/docs"),
-      ROOT.resolve("spring-boot-starter/src/test/java/dev/abortguard/spring/boot/docs"));
+      ROOT.resolve("spring-boot-starter/src/test/java/dev/abortguard/spring/boot/docs"),
+      ROOT.resolve("micronaut/src/test/java/dev/abortguard/micronaut/docs"));
 
   @Test
   void everyJavaBlockInTheDocsIsATaggedRegion() {

@@ -31,6 +31,20 @@ public final class HaproxyProcess implements AutoCloseable {
 
   /** Starts HAProxy forwarding a free 127.0.0.1 port to {@code 127.0.0.1:backendPort}; returns once it accepts connections. */
   public static HaproxyProcess start(int backendPort, Path dir) throws IOException, InterruptedException {
+    return start(backendPort, dir, "proto h2");
+  }
+
+  /**
+   * Like {@link #start(int, Path)}, but HAProxy speaks TLS (ALPN h2) to the backend and verifies its
+   * certificate against {@code caFile} (PEM): for a backend that serves TLS only.
+   */
+  public static HaproxyProcess startTlsBackend(int backendPort, Path dir, Path caFile)
+      throws IOException, InterruptedException {
+    return start(backendPort, dir, "ssl alpn h2 verify required ca-file " + caFile.toAbsolutePath());
+  }
+
+  private static HaproxyProcess start(int backendPort, Path dir, String serverOptions)
+      throws IOException, InterruptedException {
     Path haproxy = E2eTools.haproxy();
     if (haproxy == null) {
       throw new IllegalStateException("haproxy not found: " + E2eTools.INSTALL_HINT);
@@ -42,7 +56,7 @@ public final class HaproxyProcess implements AutoCloseable {
       int port = E2eTools.freePort();
       Path config = dir.resolve("haproxy-" + attempt + ".cfg");
       Path log = dir.resolve("haproxy-" + attempt + ".log");
-      Files.writeString(config, config(port, backendPort), StandardCharsets.UTF_8);
+      Files.writeString(config, config(port, backendPort, serverOptions), StandardCharsets.UTF_8);
       Process process = new ProcessBuilder(haproxy.toString(), "-f", config.toString(), "-db")
           .redirectErrorStream(true)
           .redirectOutput(log.toFile())
@@ -60,6 +74,10 @@ public final class HaproxyProcess implements AutoCloseable {
   }
 
   static String config(int port, int backendPort) {
+    return config(port, backendPort, "proto h2");
+  }
+
+  static String config(int port, int backendPort, String serverOptions) {
     return String.join("\n",
         "global",
         "  log stdout format raw local0",
@@ -78,7 +96,7 @@ public final class HaproxyProcess implements AutoCloseable {
         "  default_backend be",
         "",
         "backend be",
-        "  server s1 127.0.0.1:" + backendPort + " proto h2",
+        "  server s1 127.0.0.1:" + backendPort + " " + serverOptions,
         "");
   }
 
