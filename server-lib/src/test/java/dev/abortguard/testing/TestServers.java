@@ -270,7 +270,7 @@ public final class TestServers {
 
     @Override
     public InputStream stream(byte[] value) {
-      return new ByteArrayInputStream(value);
+      return new DrainableBytes(value);
     }
 
     @Override
@@ -280,6 +280,25 @@ public final class TestServers {
       } catch (IOException e) {
         throw new UncheckedIOException(e);
       }
+    }
+  }
+
+  /**
+   * Bytes as a {@link io.grpc.Drainable} of known length, as protobuf's streams are: vertx-grpc
+   * 4.5's bridge (Quarkus's unified server) casts every response stream to {@code Drainable}.
+   */
+  private static final class DrainableBytes extends ByteArrayInputStream
+      implements io.grpc.Drainable, io.grpc.KnownLength {
+    DrainableBytes(byte[] bytes) {
+      super(bytes);
+    }
+
+    @Override
+    public int drainTo(java.io.OutputStream target) throws IOException {
+      int n = available();
+      target.write(buf, pos, n);
+      pos = count;
+      return n;
     }
   }
 }
