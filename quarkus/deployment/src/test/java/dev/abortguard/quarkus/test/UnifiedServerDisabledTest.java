@@ -19,9 +19,10 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The unified Vert.x gRPC server with {@code abortguard.enabled=false}, the documented way to run
- * it until abortguard-vertx is wired: it starts and serves, stock. Also the stock measurement of
- * Quarkus's unified server: the status arrives trailers-only and nothing follows for a silent peer.
+ * The unified Vert.x gRPC server with {@code abortguard.enabled=false}: it starts and serves, stock
+ * (the guard's route stays inactive). Also the stock side of the unified server's measurement
+ * against {@link DeferredUnifiedServerTest}: the status arrives trailers-only and nothing follows
+ * for a silent peer, whose stream stays open.
  */
 class UnifiedServerDisabledTest {
   @RegisterExtension
