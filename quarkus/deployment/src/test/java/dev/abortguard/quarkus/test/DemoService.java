@@ -2,12 +2,18 @@ package dev.abortguard.quarkus.test;
 
 import dev.abortguard.testing.TestServers;
 import io.grpc.BindableService;
+import io.grpc.Drainable;
+import io.grpc.KnownLength;
 import io.grpc.MethodDescriptor;
 import io.grpc.MethodDescriptor.MethodType;
 import io.grpc.ServerServiceDefinition;
 import io.grpc.stub.ServerCalls;
 import io.grpc.stub.StreamObserver;
 import io.quarkus.grpc.GrpcService;
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
 
 /**
  * The sample server's {@code abortguard.demo.v1.DemoService} as a bytes service (no generated
@@ -30,7 +36,7 @@ public class DemoService implements BindableService {
   }
 
   static MethodDescriptor<byte[], byte[]> method(String name, MethodType type) {
-    return MethodDescriptor.newBuilder(TestServers.bytesMarshaller(), TestServers.bytesMarshaller())
+    return MethodDescriptor.newBuilder(DrainableBytes.INSTANCE, DrainableBytes.INSTANCE)
         .setType(type)
         .setFullMethodName(MethodDescriptor.generateFullMethodName(SERVICE, name))
         .build();
@@ -39,5 +45,37 @@ public class DemoService implements BindableService {
   private static void unary(byte[] request, StreamObserver<byte[]> responses) {
     responses.onNext(request);
     responses.onCompleted();
+  }
+
+  /**
+   * Raw bytes, streamed as a {@link Drainable}: the unified server's bridge (vertx-grpc 4.5's
+   * {@code GrpcServiceBridge}) casts every response stream to {@code Drainable}, as protobuf's are.
+   */
+  enum DrainableBytes implements MethodDescriptor.Marshaller<byte[]> {
+    INSTANCE;
+
+    @Override
+    public InputStream stream(byte[] value) {
+      return new Stream(value);
+    }
+
+    @Override
+    public byte[] parse(InputStream stream) {
+      return TestServers.bytesMarshaller().parse(stream);
+    }
+
+    private static final class Stream extends ByteArrayInputStream implements Drainable, KnownLength {
+      Stream(byte[] bytes) {
+        super(bytes);
+      }
+
+      @Override
+      public int drainTo(OutputStream target) throws IOException {
+        int n = available();
+        target.write(buf, pos, n);
+        pos = count;
+        return n;
+      }
+    }
   }
 }

@@ -43,10 +43,10 @@ class ImmediateUnifiedServerTest {
       client.assertNoFrame(f -> QuarkusApp.isReset(f, trailers.streamId()) && f != reset, Duration.ofMillis(300));
       QuarkusApp.abortedBidi(client); // the connection still serves
     }
-    Await.until("the scrape counts the immediate release", () -> DeferredUnifiedServerTest.delta(before,
+    Await.until("the scrape counts the immediate release", () -> QuarkusApp.delta(before,
         QuarkusApp.scrape(), "grpc_server_streams_released_total", "cause=\"immediate\"") >= 2, QuarkusApp.WAIT);
     String after = QuarkusApp.scrape();
-    assertTrue(DeferredUnifiedServerTest.delta(before, after, "grpc_server_aborts_total", "methodType=\"UNKNOWN\"",
+    assertTrue(QuarkusApp.delta(before, after, "grpc_server_aborts_total", "methodType=\"UNKNOWN\"",
         "statusCode=\"PERMISSION_DENIED\"") >= 2, after);
   }
 }

@@ -68,6 +68,11 @@ final class QuarkusApp {
     }
   }
 
+  /** How much the samples of {@code name} matching {@code labels} grew from {@code before} to {@code after}. */
+  static double delta(String before, String after, String name, String... labels) {
+    return sample(after, name, labels) - sample(before, name, labels);
+  }
+
   /** The sum of the samples of {@code name} in {@code scrape} whose labels hold every {@code label="value"} given. */
   static double sample(String scrape, String name, String... labels) {
     double sum = 0;
