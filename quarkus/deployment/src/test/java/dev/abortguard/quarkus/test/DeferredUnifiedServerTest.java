@@ -43,6 +43,7 @@ import org.junit.jupiter.api.io.TempDir;
 class DeferredUnifiedServerTest {
   static final Duration GRACE = Duration.ofMillis(600);
   static final int CALLS = DeferredSeparateServerTest.CALLS;
+  static final int CONCURRENCY = DeferredSeparateServerTest.CONCURRENCY;
   static final String REAL_STATUS = DeferredSeparateServerTest.REAL_STATUS;
   static final String BIDI_TAGS = "method=\"Bidi\",methodType=\"UNKNOWN\"";
 
@@ -111,18 +112,18 @@ class DeferredUnifiedServerTest {
     String before = QuarkusApp.scrape();
     try (HaproxyProcess haproxy = HaproxyProcess.start(QuarkusApp.httpPort(), dir)) {
       CoreClient client = new CoreClient(dir.resolve("client"));
-      Result direct = client.run("127.0.0.1:" + QuarkusApp.httpPort(), Shape.BIDI, Behaviour.KEEPS_SENDING, CALLS,
-          DeferredSeparateServerTest.CONCURRENCY, "PERMISSION_DENIED");
+      Result direct = client.run("127.0.0.1:" + QuarkusApp.httpPort(), Shape.BIDI, Behaviour.KEEPS_SENDING,
+          QuarkusApp.UNIFIED_DIRECT_CALLS, CONCURRENCY, "PERMISSION_DENIED");
       System.out.println("Quarkus unified server, deferred, BIDI direct: " + direct);
-      assertEquals(Map.of(REAL_STATUS, CALLS), direct.messages(), direct.toString());
+      assertEquals(Map.of(REAL_STATUS, QuarkusApp.UNIFIED_DIRECT_CALLS), direct.messages(), direct.toString());
       for (Shape shape : Shape.values()) {
-        Result proxied = client.run(haproxy.target(), shape, Behaviour.KEEPS_SENDING, CALLS,
-            DeferredSeparateServerTest.CONCURRENCY, "PERMISSION_DENIED");
+        Result proxied = client.run(haproxy.target(), shape, Behaviour.KEEPS_SENDING, CALLS, CONCURRENCY,
+            "PERMISSION_DENIED");
         System.out.println("Quarkus unified server, deferred, " + shape + " through HAProxy 2.6: " + proxied);
         assertEquals(Map.of(REAL_STATUS, CALLS), proxied.messages(), proxied + "\n" + haproxy.describe());
       }
     }
-    int total = CALLS * (Shape.values().length + 1);
+    int total = QuarkusApp.UNIFIED_DIRECT_CALLS + CALLS * Shape.values().length;
     String[] after = new String[1];
     Await.until("the scrape counts every abort and release", () -> {
       after[0] = QuarkusApp.scrape();
