@@ -13,6 +13,7 @@ import java.io.InputStream;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Consumer;
 import java.util.logging.Logger;
 
 /**
@@ -60,6 +61,16 @@ public final class GuardedRequests implements Handler<HttpServerRequest> {
    * calls this, then passes the request on its own way). Call it before the response is written.
    */
   public void observe(HttpServerRequest request) {
+    observe(request, request.response()::endHandler);
+  }
+
+  /**
+   * {@link #observe(HttpServerRequest)}, with the response's end watched through {@code onEnd}
+   * instead of the response's one {@code endHandler} slot: for a framework that owns that slot
+   * (Vert.x Web's {@code RoutingContext} sets it for its own {@code addEndHandler} list, so a
+   * Quarkus route passes {@code h -> ctx.addEndHandler(ar -> h.handle(null))}).
+   */
+  public void observe(HttpServerRequest request, Consumer<Handler<Void>> onEnd) {
     VertxConnectionAdapter adapter = null;
     if (request.version() == HttpVersion.HTTP_2) {
       adapter = VertxConnectionAdapter.attach(VertxInternals.channel(request.connection()), parts);
@@ -69,18 +80,18 @@ public final class GuardedRequests implements Handler<HttpServerRequest> {
           + "with ALPN (setUseAlpn(true)). Logged once per server.");
     }
     if (isGrpc(request)) {
-      watch(request, adapter);
+      watch(request, adapter, onEnd);
     }
   }
 
-  private void watch(HttpServerRequest request, VertxConnectionAdapter adapter) {
+  private void watch(HttpServerRequest request, VertxConnectionAdapter adapter, Consumer<Handler<Void>> onEnd) {
     GuardMetrics metrics = parts.metrics();
     CallRecord call = new CallRecord(metrics, methodOf(request.path()));
     if (adapter != null) {
       adapter.callStarted(request.streamId(), call);
     }
     HttpServerResponse response = request.response();
-    response.endHandler(v -> {
+    onEnd.accept(v -> {
       String status = response.trailers().get("grpc-status");
       boolean trailersOnly = false;
       if (status == null) {

@@ -18,6 +18,12 @@ import org.eclipse.microprofile.config.ConfigProvider;
 /** What the tests need of the running Quarkus application: its ports, raw HTTP/2 steps, its scrape. */
 final class QuarkusApp {
   static final Duration WAIT = Duration.ofSeconds(5);
+  /**
+   * grpcio calls per connection on the unified server: fewer than the 200 RST_STREAM per 30 s past which
+   * Vert.x's reset-flood protection closes the connection (grpcio resets each aborted stream it was still
+   * sending on; measured in {@code UnifiedServerDisabledTest}).
+   */
+  static final int UNIFIED_DIRECT_CALLS = 150;
 
   private QuarkusApp() {}
 
@@ -66,6 +72,11 @@ final class QuarkusApp {
       Thread.currentThread().interrupt();
       throw new IllegalStateException(e);
     }
+  }
+
+  /** How much the samples of {@code name} matching {@code labels} grew from {@code before} to {@code after}. */
+  static double delta(String before, String after, String name, String... labels) {
+    return sample(after, name, labels) - sample(before, name, labels);
   }
 
   /** The sum of the samples of {@code name} in {@code scrape} whose labels hold every {@code label="value"} given. */

@@ -28,10 +28,12 @@ public class GuardingCustomizer<T extends ServerBuilder<T>> implements ServerBui
   private static final Logger logger = Logger.getLogger("dev.abortguard");
 
   private final AbortGuard guard;
+  private final UnifiedServerInstall unified;
 
   @Inject
-  public GuardingCustomizer(AbortGuard guard) {
+  public GuardingCustomizer(AbortGuard guard, UnifiedServerInstall unified) {
     this.guard = guard;
+    this.unified = unified;
   }
 
   @Override
@@ -58,7 +60,7 @@ public class GuardingCustomizer<T extends ServerBuilder<T>> implements ServerBui
       logger.info("abortguard: disabled (abortguard.enabled=false), the unified gRPC server is left as it is");
       return;
     }
-    UnifiedServerInstall.install(guard, config, options);
+    unified.install(guard);
   }
 
   /**

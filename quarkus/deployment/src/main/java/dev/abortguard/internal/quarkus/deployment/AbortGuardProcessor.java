@@ -6,6 +6,7 @@ import dev.abortguard.internal.quarkus.GuardProducer;
 import dev.abortguard.internal.quarkus.GuardStartup;
 import dev.abortguard.internal.quarkus.GuardingCustomizer;
 import dev.abortguard.internal.quarkus.SeparateServerSeam;
+import dev.abortguard.internal.quarkus.UnifiedServerInstall;
 import io.quarkus.arc.deployment.AdditionalBeanBuildItem;
 import io.quarkus.deployment.annotations.BuildStep;
 import io.quarkus.deployment.builditem.BytecodeTransformerBuildItem;
@@ -28,7 +29,8 @@ public final class AbortGuardProcessor {
   @BuildStep
   AdditionalBeanBuildItem beans() {
     return AdditionalBeanBuildItem.builder()
-        .addBeanClasses(GuardProducer.class, GuardingCustomizer.class, CallLayerCustomizer.class, GuardStartup.class)
+        .addBeanClasses(GuardProducer.class, GuardingCustomizer.class, CallLayerCustomizer.class, GuardStartup.class,
+            UnifiedServerInstall.class)
         .setUnremovable()
         .build();
   }

@@ -8,18 +8,22 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
- * The unified Vert.x gRPC server ({@code use-separate-server=false}) is not guarded yet: the start
- * fails and says what is missing and the two ways out, rather than run unguarded unnoticed.
+ * Misuse: with a {@code quarkus.http.root-path} other than {@code /}, quarkus-grpc routes the
+ * unified server's gRPC on the outer router, where the guard's route (on the root-path router
+ * Quarkus fires) would never run. The start fails, naming the setting and the ways out, rather
+ * than run unguarded unnoticed.
  */
-class UnifiedServerRefusedTest {
+class UnifiedServerRootPathTest {
   @RegisterExtension
   static final QuarkusUnitTest app = new QuarkusUnitTest()
       .withApplicationRoot(jar -> jar.addClasses(DemoService.class, AuthInterceptor.class))
       .overrideConfigKey("quarkus.grpc.server.use-separate-server", "false")
+      .overrideConfigKey("quarkus.http.root-path", "/api")
       .overrideConfigKey("quarkus.http.test-port", "0")
+      .overrideConfigKey("quarkus.http.host", "127.0.0.1")
       .overrideConfigKey("smallrye.config.mapping.validate-unknown", "false")
-      .assertException(e -> assertTrue(Causes.anyMessageContains(e, "abortguard-quarkus does not guard the unified "
-          + "Vert.x gRPC server yet") && Causes.anyMessageContains(e, "abortguard.enabled=false")
+      .assertException(e -> assertTrue(Causes.anyMessageContains(e, "quarkus.http.root-path=/ (found '/api')")
+          && Causes.anyMessageContains(e, "abortguard.enabled=false")
           && Causes.anyMessageContains(e, "quarkus.grpc.server.use-separate-server=true"), Causes.describe(e)));
 
   @Test
