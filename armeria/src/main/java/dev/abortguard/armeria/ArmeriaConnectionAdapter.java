@@ -5,7 +5,7 @@ import dev.abortguard.internal.core.ReleaseCause;
 import dev.abortguard.internal.GuardParts;
 import dev.abortguard.internal.core.ConnectionDriver;
 import dev.abortguard.internal.netty.NettyConnectionPort;
-import dev.abortguard.internal.netty.PeerFramesFirst;
+import dev.abortguard.internal.netty.DataAbsorbingPeerFrames;
 import dev.abortguard.internal.netty.HandlerPlace;
 import dev.abortguard.internal.netty.StreamStateListener;
 import io.netty.buffer.ByteBuf;
@@ -127,7 +127,7 @@ final class ArmeriaConnectionAdapter {
   }
 
   /** Sits between Netty's decoder and Armeria's, reading the peer's frames first. */
-  private final class PeerFrames extends PeerFramesFirst {
+  private final class PeerFrames extends DataAbsorbingPeerFrames {
     PeerFrames(Http2FrameListener delegate) {
       super(delegate, handler.connection(), driver);
     }

@@ -2,8 +2,6 @@ package dev.abortguard.internal.netty;
 
 import dev.abortguard.internal.Internal;
 import dev.abortguard.internal.core.ConnectionDriver;
-import io.netty.buffer.ByteBuf;
-import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.http2.Http2Connection;
 import io.netty.handler.codec.http2.Http2Exception;
@@ -16,7 +14,8 @@ import io.netty.handler.codec.http2.Http2Stream;
  * (grpc-netty, Armeria, Vert.x) decorates its stack's decoder listener with a subclass. Here: the
  * peer's RST_STREAM reaches the driver before the codec closes the stream, so that its release
  * counts as the peer's reset. Subclasses add what their stack gets wrong about frames on a stream
- * the server has already ended: which DATA to absorb, and what else to see first.
+ * the server has already ended ({@link DataAbsorbingPeerFrames} for DATA). DATA passes straight
+ * on here: grpc-netty's hot path does not go through the guard.
  */
 @Internal
 public abstract class PeerFramesFirst extends Http2FrameListenerDecorator {
@@ -27,35 +26,6 @@ public abstract class PeerFramesFirst extends Http2FrameListenerDecorator {
     super(delegate);
     this.connection = connection;
     this.driver = driver;
-  }
-
-  @Override
-  public final int onDataRead(ChannelHandlerContext ctx, int streamId, ByteBuf data, int padding, boolean endOfStream)
-      throws Http2Exception {
-    Http2Stream stream = stream(streamId);
-    peerData(stream, endOfStream);
-    if (!absorbsDataOf(stream)) {
-      return super.onDataRead(ctx, streamId, data, padding, endOfStream);
-    }
-    // The call on the stream is over: its bytes go back to the connection's window now, instead of
-    // waiting in the stack's request queue until the stream closes.
-    if (endOfStream && passesOnTheEnd()) {
-      super.onDataRead(ctx, streamId, Unpooled.EMPTY_BUFFER, 0, true);
-    }
-    return data.readableBytes() + padding;
-  }
-
-  /** Called for the peer's DATA on {@code stream} (null: unknown) before it is passed on or absorbed. */
-  protected void peerData(Http2Stream stream, boolean endOfStream) {}
-
-  /** Whether the peer's DATA on {@code stream} is absorbed here rather than passed on: none, unless a stack says. */
-  protected boolean absorbsDataOf(Http2Stream stream) {
-    return false;
-  }
-
-  /** Whether the stack must still see the END_STREAM of absorbed DATA (as an empty last frame). */
-  protected boolean passesOnTheEnd() {
-    return false;
   }
 
   @Override

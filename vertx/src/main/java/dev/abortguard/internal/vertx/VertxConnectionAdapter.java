@@ -6,7 +6,7 @@ import dev.abortguard.internal.core.ConnectionDriver;
 import dev.abortguard.internal.core.ReleaseCause;
 import dev.abortguard.internal.netty.HandlerPlace;
 import dev.abortguard.internal.netty.NettyConnectionPort;
-import dev.abortguard.internal.netty.PeerFramesFirst;
+import dev.abortguard.internal.netty.DataAbsorbingPeerFrames;
 import dev.abortguard.internal.netty.StreamStateListener;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
@@ -154,7 +154,7 @@ public final class VertxConnectionAdapter {
   }
 
   /** Reads the peer's frames before Vert.x's listener does. */
-  private final class PeerFrames extends PeerFramesFirst {
+  private final class PeerFrames extends DataAbsorbingPeerFrames {
     PeerFrames(Http2FrameListener delegate) {
       super(delegate, handler.connection(), driver);
     }
