@@ -15,7 +15,8 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 class GuardedShutdownTest {
   @RegisterExtension
   static final QuarkusProdModeTest app = new QuarkusProdModeTest()
-      .withApplicationRoot(jar -> jar.addClasses(DemoService.class, AuthInterceptor.class, dev.abortguard.testing.TestServers.class))
+      .withApplicationRoot(jar -> jar.addClasses(DemoService.class, AuthInterceptor.class, dev.abortguard.testing.TestServers.class,
+          dev.abortguard.testing.DemoFixture.class))
       .setApplicationName("guarded-shutdown")
       .setApplicationVersion("0.1")
       // The packaged jar holds the application classes only: the service's marshaller goes in too.

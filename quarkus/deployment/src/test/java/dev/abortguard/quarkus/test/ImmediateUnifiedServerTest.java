@@ -77,8 +77,8 @@ class ImmediateUnifiedServerTest {
           + "\nunified, immediate, through HAProxy 2.6: " + proxied);
       // Direct, no status is lost to CANCELLED; calls past Vert.x's reset limit fail UNAVAILABLE (see the test below).
       assertEquals(0, direct.count("CANCELLED"), direct.toString());
-      assertEquals(calls, direct.messages().getOrDefault(real, 0)
-          + direct.messages().getOrDefault("UNAVAILABLE: Socket closed", 0), direct.toString());
+      // (how grpcio words the UNAVAILABLE depends on where the close caught it: "Socket closed", "Broken pipe")
+      assertEquals(calls, direct.messages().getOrDefault(real, 0) + direct.count("UNAVAILABLE"), direct.toString());
       assertTrue(proxied.count("CANCELLED") > calls / 2,
           "immediate through HAProxy 2.6 should reproduce the proxy bug for most calls: " + proxied + "\n"
               + haproxy.describe());
