@@ -193,22 +193,11 @@ final class VertxDemoServer implements DemoServer {
 
   @Override
   public boolean awaitTermination(Duration timeout) throws InterruptedException {
-    try {
-      terminated.get(timeout.toNanos(), TimeUnit.NANOSECONDS);
-      return true;
-    } catch (TimeoutException e) {
-      return false;
-    } catch (ExecutionException e) {
-      return true;
-    }
+    return Termination.await(terminated, timeout);
   }
 
   @Override
   public void awaitTermination() throws InterruptedException {
-    try {
-      terminated.get();
-    } catch (ExecutionException e) {
-      // terminated either way
-    }
+    Termination.await(terminated);
   }
 }

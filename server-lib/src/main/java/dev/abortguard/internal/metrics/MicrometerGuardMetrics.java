@@ -190,8 +190,8 @@ final class MicrometerGuardMetrics implements GuardMetrics {
       if (counter == null) {
         counter = Counter.builder(ABORTS)
             .description("Calls closed with a non-OK status before their first response message")
-            .tag("service", serviceName(method))
-            .tag("method", bareMethodName(method))
+            .tag("service", MethodNames.service(method))
+            .tag("method", MethodNames.method(method))
             .tag("methodType", method.getType().name())
             .tag("statusCode", code.name())
             .tag("peer", peer.tagValue)
@@ -208,8 +208,8 @@ final class MicrometerGuardMetrics implements GuardMetrics {
       if (counter == null) {
         counter = Counter.builder(ABORTS_MITIGATED)
             .description(MITIGATED_DESCRIPTION)
-            .tag("service", serviceName(method))
-            .tag("method", bareMethodName(method))
+            .tag("service", MethodNames.service(method))
+            .tag("method", MethodNames.method(method))
             .tag("statusCode", code.name())
             .tag("mitigation", mitigation.tagValue)
             .register(registry);
@@ -217,15 +217,5 @@ final class MicrometerGuardMetrics implements GuardMetrics {
       }
       return counter;
     }
-  }
-
-  private static String serviceName(MethodDescriptor<?, ?> method) {
-    String service = method.getServiceName();
-    return service == null ? "" : service;
-  }
-
-  private static String bareMethodName(MethodDescriptor<?, ?> method) {
-    String bare = method.getBareMethodName();
-    return bare == null ? method.getFullMethodName() : bare;
   }
 }

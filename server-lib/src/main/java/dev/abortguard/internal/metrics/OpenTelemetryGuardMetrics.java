@@ -174,12 +174,10 @@ final class OpenTelemetryGuardMetrics implements GuardMetrics {
     }
 
     private Attributes call(Status.Code code) {
-      String service = method.getServiceName();
-      String bare = method.getBareMethodName();
       return Attributes.builder()
           .put(RPC_SYSTEM, "grpc")
-          .put(RPC_SERVICE, service == null ? "" : service)
-          .put(RPC_METHOD, bare == null ? method.getFullMethodName() : bare)
+          .put(RPC_SERVICE, MethodNames.service(method))
+          .put(RPC_METHOD, MethodNames.method(method))
           .put(RPC_GRPC_STATUS_CODE, (long) code.value())
           .build();
     }
