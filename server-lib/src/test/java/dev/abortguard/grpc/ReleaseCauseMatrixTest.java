@@ -4,6 +4,7 @@ import dev.abortguard.AbortGuard;
 import dev.abortguard.ResetPolicy;
 import dev.abortguard.internal.core.ReleaseCause;
 import dev.abortguard.testing.LeakDetectionExtension;
+import dev.abortguard.testing.LateFrames;
 import dev.abortguard.testing.ReleaseCauseMatrix;
 import dev.abortguard.testing.ReleaseCauseMatrix.Scenario;
 import dev.abortguard.testing.TestServers;
@@ -21,6 +22,12 @@ class ReleaseCauseMatrixTest implements ReleaseCauseMatrix.Stack {
   @MethodSource("dev.abortguard.testing.ReleaseCauseMatrix#policiesAndScenarios")
   void metricsEqualTheWire(ResetPolicy policy, Scenario scenario) {
     ReleaseCauseMatrix.run(this, policy, scenario);
+  }
+
+  @ParameterizedTest(name = "{0} / late {1}")
+  @MethodSource("dev.abortguard.testing.LateFrames#policiesAndKinds")
+  void lateFramesOnReleasedStreamsKeepTheConnection(ResetPolicy policy, LateFrames.Kind kind) {
+    LateFrames.run(this, policy, kind);
   }
 
   @Override
@@ -50,5 +57,10 @@ class ReleaseCauseMatrixTest implements ReleaseCauseMatrix.Stack {
   @Override
   public boolean countsAborts() {
     return true;
+  }
+
+  @Override
+  public boolean answersLateFrames() {
+    return true; // as stock grpc-netty does; its handler counts no limit on those answers
   }
 }

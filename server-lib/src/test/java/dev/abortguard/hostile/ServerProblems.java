@@ -171,7 +171,23 @@ final class ServerProblems implements AutoCloseable {
       "dev.abortguard.internal.netty.EarlyCloseFrameHandler#write",
       "dev.abortguard.internal.netty.EarlyCloseFrameHandler#channelRead",
       "dev.abortguard.internal.netty.EarlyCloseFrameHandler#channelReadComplete",
-      "dev.abortguard.internal.netty.EarlyCloseFrameHandler#exceptionCaught");
+      "dev.abortguard.internal.netty.EarlyCloseFrameHandler#exceptionCaught",
+      "dev.abortguard.internal.netty.LateFrameFilter#channelRead",
+      "dev.abortguard.internal.netty.LateFrameFilter#handOn",
+      "dev.abortguard.internal.netty.LateFrameFilter#write",
+      "dev.abortguard.internal.netty.LateFrameFilter#channelReadComplete",
+      "dev.abortguard.internal.netty.LateFrameFilter$FrameEnds#onDataRead",
+      "dev.abortguard.internal.netty.LateFrameFilter$FrameEnds#onHeadersRead",
+      "dev.abortguard.internal.netty.LateFrameFilter$FrameEnds#onPriorityRead",
+      "dev.abortguard.internal.netty.LateFrameFilter$FrameEnds#onRstStreamRead",
+      "dev.abortguard.internal.netty.LateFrameFilter$FrameEnds#onSettingsAckRead",
+      "dev.abortguard.internal.netty.LateFrameFilter$FrameEnds#onSettingsRead",
+      "dev.abortguard.internal.netty.LateFrameFilter$FrameEnds#onPingRead",
+      "dev.abortguard.internal.netty.LateFrameFilter$FrameEnds#onPingAckRead",
+      "dev.abortguard.internal.netty.LateFrameFilter$FrameEnds#onPushPromiseRead",
+      "dev.abortguard.internal.netty.LateFrameFilter$FrameEnds#onGoAwayRead",
+      "dev.abortguard.internal.netty.LateFrameFilter$FrameEnds#onWindowUpdateRead",
+      "dev.abortguard.internal.netty.LateFrameFilter$FrameEnds#onUnknownFrame");
 
   private static GuardFrame guardFrame(Throwable thrown) {
     Set<Throwable> seen = Collections.newSetFromMap(new IdentityHashMap<>());

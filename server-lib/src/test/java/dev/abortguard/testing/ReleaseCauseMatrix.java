@@ -128,6 +128,15 @@ public final class ReleaseCauseMatrix {
      */
     ReleaseCause neverAfterGoAway();
 
+    /**
+     * Whether the stack answers the peer's late frames on a stream the guard reset with
+     * RST_STREAM(STREAM_CLOSED), as it does without the guard ({@link LateFrames}): grpc-netty and
+     * Armeria, whose handlers set no limit on such answers, so the guard leaves them be.
+     */
+    default boolean answersLateFrames() {
+      return false;
+    }
+
     /** Whether the stack has the call layer, which counts aborts. */
     boolean countsAborts();
 

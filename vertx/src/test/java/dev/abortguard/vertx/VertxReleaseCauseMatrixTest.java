@@ -4,6 +4,7 @@ import dev.abortguard.AbortGuard;
 import dev.abortguard.ResetPolicy;
 import dev.abortguard.internal.core.ReleaseCause;
 import dev.abortguard.testing.LeakDetectionExtension;
+import dev.abortguard.testing.LateFrames;
 import dev.abortguard.testing.ReleaseCauseMatrix;
 import dev.abortguard.testing.ReleaseCauseMatrix.Scenario;
 import java.util.concurrent.TimeUnit;
@@ -19,6 +20,12 @@ class VertxReleaseCauseMatrixTest implements ReleaseCauseMatrix.Stack {
   @MethodSource("dev.abortguard.testing.ReleaseCauseMatrix#policiesAndScenarios")
   void metricsEqualTheWire(ResetPolicy policy, Scenario scenario) {
     ReleaseCauseMatrix.run(this, policy, scenario);
+  }
+
+  @ParameterizedTest(name = "{0} / late {1}")
+  @MethodSource("dev.abortguard.testing.LateFrames#policiesAndKinds")
+  void lateFramesOnReleasedStreamsKeepTheConnection(ResetPolicy policy, LateFrames.Kind kind) {
+    LateFrames.run(this, policy, kind);
   }
 
   @Override

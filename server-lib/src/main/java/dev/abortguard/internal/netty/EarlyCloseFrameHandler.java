@@ -75,7 +75,12 @@ public final class EarlyCloseFrameHandler extends ChannelDuplexHandler {
     orphaned = connection.newKey();
     // This handler is itself the flush hook: resets go through the codec just before a flush
     // passes on to it.
-    driver = new ConnectionDriver(parts, new NettyConnectionPort(ctx.executor(), clock, codec, () -> codecContext));
+    // The codec's builder counts its answers to late frames (Netty's MadeYouReset limit): the
+    // filter keeps the peer's frames on streams the guard reset from it.
+    LateFrameFilter lateFrames = new LateFrameFilter(codec);
+    lateFrames.install(codecContext);
+    driver = new ConnectionDriver(parts,
+        new NettyConnectionPort(ctx.executor(), clock, codec, () -> codecContext, lateFrames));
     connection.addListener(new StreamStateListener(driver, () -> { }, StreamStateListener.EarlyCloses.NONE));
     ctx.channel().closeFuture().addListener(f -> driver.connectionClosed());
   }

@@ -28,6 +28,8 @@ public final class NettyConnectionPort implements ConnectionPort {
   private final LongSupplier clock;
   private final Http2ConnectionHandler handler;
   private final Supplier<ChannelHandlerContext> handlerContext;
+  /** Told of each reset the guard writes, on stacks whose handler counts its answers to late frames. */
+  private final LateFrameFilter lateFrames;
 
   /**
    * @param clock nanoseconds on the clock {@code executor} schedules by
@@ -36,6 +38,13 @@ public final class NettyConnectionPort implements ConnectionPort {
    */
   public NettyConnectionPort(EventExecutor executor, LongSupplier clock, Http2ConnectionHandler handler,
       Supplier<ChannelHandlerContext> handlerContext) {
+    this(executor, clock, handler, handlerContext, null);
+  }
+
+  /** As above, telling {@code lateFrames} (or no one, if {@code null}) of each stream the guard resets. */
+  public NettyConnectionPort(EventExecutor executor, LongSupplier clock, Http2ConnectionHandler handler,
+      Supplier<ChannelHandlerContext> handlerContext, LateFrameFilter lateFrames) {
+    this.lateFrames = lateFrames;
     this.executor = executor;
     this.clock = clock;
     this.handler = handler;
@@ -49,7 +58,14 @@ public final class NettyConnectionPort implements ConnectionPort {
    */
   public static ConnectionDriver driver(GuardParts parts, Channel channel, Http2ConnectionHandler handler,
       HandlerPlace place) {
-    return new ConnectionDriver(parts, new NettyConnectionPort(channel.eventLoop(), System::nanoTime, handler, place));
+    return driver(parts, channel, handler, place, null);
+  }
+
+  /** As above, with the connection's {@link LateFrameFilter} (or {@code null}). */
+  public static ConnectionDriver driver(GuardParts parts, Channel channel, Http2ConnectionHandler handler,
+      HandlerPlace place, LateFrameFilter lateFrames) {
+    return new ConnectionDriver(parts,
+        new NettyConnectionPort(channel.eventLoop(), System::nanoTime, handler, place, lateFrames));
   }
 
   @Override
@@ -60,6 +76,9 @@ public final class NettyConnectionPort implements ConnectionPort {
       // Closed in a way no listener reported (the codec tearing down): nothing left to reset.
       done.written(false);
       return;
+    }
+    if (lateFrames != null) {
+      lateFrames.released(streamId);
     }
     handler.encoder().writeRstStream(ctx, streamId, Http2Error.NO_ERROR.code(), ctx.newPromise())
         .addListener(f -> done.written(f.isSuccess()));

@@ -5,6 +5,7 @@ import dev.abortguard.internal.Internal;
 import dev.abortguard.internal.core.ConnectionDriver;
 import dev.abortguard.internal.core.ReleaseCause;
 import dev.abortguard.internal.netty.HandlerPlace;
+import dev.abortguard.internal.netty.LateFrameFilter;
 import dev.abortguard.internal.netty.NettyConnectionPort;
 import dev.abortguard.internal.netty.DataAbsorbingPeerFrames;
 import dev.abortguard.internal.netty.StreamStateListener;
@@ -46,6 +47,8 @@ public final class VertxConnectionAdapter {
   private final Http2ConnectionHandler handler;
   private final ConnectionDriver driver;
   private final HandlerPlace handlerPlace;
+  /** Vert.x's handler counts its answers to late frames (Netty's MadeYouReset limit, 200 per 30 s). */
+  private final LateFrameFilter lateFrames;
   /** The call layer's record of each stream's call, by stream id, until the stream closes. */
   private final Map<Integer, CallRecord> calls = new ConcurrentHashMap<>();
 
@@ -53,7 +56,8 @@ public final class VertxConnectionAdapter {
     this.parts = parts;
     this.handler = handler;
     this.handlerPlace = new HandlerPlace(channel, handler);
-    this.driver = NettyConnectionPort.driver(parts, channel, handler, handlerPlace);
+    this.lateFrames = new LateFrameFilter(handler);
+    this.driver = NettyConnectionPort.driver(parts, channel, handler, handlerPlace, lateFrames);
   }
 
   /**
@@ -112,6 +116,7 @@ public final class VertxConnectionAdapter {
     ChannelHandlerContext handlerContext = handlerPlace.get();
     if (handlerContext != null) {
       channel.pipeline().addBefore(handlerContext.name(), SHUTDOWN_WATCH, new ShutdownWatch());
+      lateFrames.install(handlerContext);
     }
     List<Integer> alreadyEnded = new ArrayList<>();
     try {

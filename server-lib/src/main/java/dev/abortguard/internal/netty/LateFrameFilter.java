@@ -1,0 +1,399 @@
+package dev.abortguard.internal.netty;
+
+import dev.abortguard.internal.Internal;
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelDuplexHandler;
+import io.netty.channel.ChannelPromise;
+import io.netty.handler.codec.http2.Http2CodecUtil;
+import io.netty.handler.codec.http2.Http2ConnectionHandler;
+import io.netty.handler.codec.http2.Http2FrameListener;
+import io.netty.handler.codec.http2.Http2FrameListenerDecorator;
+import io.netty.handler.codec.http2.Http2Flags;
+import io.netty.handler.codec.http2.Http2Headers;
+import io.netty.handler.codec.http2.Http2Settings;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Keeps the peer's late frames on streams the guard has reset from Netty's decoder, which would
+ * answer each with RST_STREAM(STREAM_CLOSED): a handler built with Netty's builder (Vert.x's, a
+ * server's own {@code Http2FrameCodec}) counts those answers against its MadeYouReset limit (200
+ * per 30 s by default) and ends the connection with GOAWAY(ENHANCE_YOUR_CALM) past it. RFC 9113
+ * §5.4.2 has the server ignore them: a client still sending when the reset left keeps sending for
+ * a round trip.
+ *
+ * <p>Sits directly before the stack's {@link Http2ConnectionHandler} (after TLS) and reads the
+ * HTTP/2 frame headers in the byte stream. DATA on a stream the guard reset is dropped and its
+ * bytes go back to the connection window at once (Netty never counted them). Request trailers
+ * there are dropped only when their header block leaves the HPACK table as it was ({@link
+ * HpackBlocks}); one that adds to it must reach the decoder, which then answers it. Every other
+ * frame passes unchanged, and nothing is copied unless a frame is held or dropped across reads.
+ *
+ * <p>The guard attaches to a connection while it runs (Vert.x: at its first request), when the
+ * decoder may hold part of a frame: until a frame ends, the filter hands the bytes on one at a
+ * time and takes the first byte after which the decoder reports a frame, or writes (it answers
+ * frames it keeps from its listener), as the boundary. If none shows within {@value
+ * #MAX_UNALIGNED_BYTES} bytes (frames far larger than HTTP/2's default, or frames the decoder
+ * ignores without a word, which cost it no answer either), the connection passes unfiltered.
+ */
+@Internal
+public final class LateFrameFilter extends ChannelDuplexHandler {
+  /** The name of the filter in the pipeline. */
+  public static final String NAME = "abortguard-late-frames";
+  static final int MAX_UNALIGNED_BYTES = 64 * 1024;
+  /** Streams reset by the guard whose late frames are kept back: the newest few are in flight. */
+  static final int REMEMBERED = 128;
+
+  private static final int HEADER = 9;
+  private static final int DATA = 0x0;
+  private static final int HEADERS = 0x1;
+  private static final int RST_STREAM = 0x3;
+  private static final int FLAG_END_STREAM = 0x1;
+  private static final int FLAG_END_HEADERS = 0x4;
+
+  private enum Payload { PASS, DROP, HOLD }
+
+  private final RecentStreams released = new RecentStreams(REMEMBERED);
+  /** The largest frame the decoder takes: a larger one is the decoder's to refuse, not ours to drop. */
+  private final int maxFrameSize;
+  private final Http2ConnectionHandler handler;
+  private boolean aligned;
+  private boolean unfiltered;
+  private int unalignedBytes;
+  /**
+   * Set whenever a frame ends, read while unaligned: by the decoder's listener, and by the handler's
+   * writes, which come only of a frame it has read (a frame the decoder keeps from its listener, DATA
+   * on a closed stream, is answered with a write).
+   */
+  private boolean frameEnded;
+
+  private final byte[] header = new byte[HEADER];
+  private int headerFill;
+  private int payloadLeft;
+  private Payload payload = Payload.PASS;
+  /** A trailers frame being read whole, to decide whether it can be dropped. */
+  private ByteBuf held;
+  private int windowToReturn;
+  private boolean wroteWindowUpdate;
+
+  /** A filter for the connection of {@code handler}, to {@link #install} before it. */
+  public LateFrameFilter(Http2ConnectionHandler handler) {
+    this.handler = handler;
+    Integer advertised = handler.decoder().localSettings().maxFrameSize();
+    this.maxFrameSize = advertised != null ? advertised : Http2CodecUtil.DEFAULT_MAX_FRAME_SIZE;
+  }
+
+  /**
+   * Puts the filter directly before the handler, whose context is {@code handlerContext}, and
+   * listens on its decoder for frame ends, decorating the listener the decoder has now. On the
+   * event loop.
+   */
+  public void install(ChannelHandlerContext handlerContext) {
+    handler.decoder().frameListener(new FrameEnds(handler.decoder().frameListener()));
+    handlerContext.pipeline().addBefore(handlerContext.name(), NAME, this);
+  }
+
+  /** The guard is resetting {@code streamId}: the peer's frames in flight on it are kept back from now. */
+  public void released(int streamId) {
+    released.add(streamId);
+  }
+
+  @Override
+  public void channelRead(ChannelHandlerContext ctx, Object msg) {
+    if (unfiltered || !(msg instanceof ByteBuf)) {
+      ctx.fireChannelRead(msg);
+      return;
+    }
+    ByteBuf in = (ByteBuf) msg;
+    try {
+      while (!aligned && in.isReadable()) {
+        if (unalignedBytes >= MAX_UNALIGNED_BYTES) {
+          unfiltered = true;
+          ctx.fireChannelRead(in.retain());
+          return;
+        }
+        frameEnded = false;
+        unalignedBytes++;
+        ctx.fireChannelRead(in.readRetainedSlice(1));
+        aligned = frameEnded;
+      }
+      if (in.isReadable()) {
+        filter(ctx, in);
+      }
+    } finally {
+      in.release();
+    }
+  }
+
+  @Override
+  public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) {
+    frameEnded = true;
+    ctx.write(msg, promise);
+  }
+
+  @Override
+  public void channelReadComplete(ChannelHandlerContext ctx) {
+    ctx.fireChannelReadComplete();
+    if (wroteWindowUpdate) {
+      wroteWindowUpdate = false;
+      ctx.flush();
+    }
+  }
+
+  @Override
+  public void handlerRemoved(ChannelHandlerContext ctx) {
+    releaseHeld();
+  }
+
+  @Override
+  public void channelInactive(ChannelHandlerContext ctx) {
+    releaseHeld();
+    ctx.fireChannelInactive();
+  }
+
+  /** Reads the frames of {@code in}, an aligned read, and hands on what is not kept back. */
+  private void filter(ChannelHandlerContext ctx, ByteBuf in) {
+    int start = in.readerIndex();
+    int end = in.writerIndex();
+    List<Object> out = new ArrayList<>(2); // int[] {from, to} ranges of in, or buffers of our own
+    int keepFrom = payload == Payload.PASS ? start : -1;
+    int headerBegin = headerFill == 0 ? -1 : start; // where this read's part of the header begins
+    int i = start;
+    while (i < end) {
+      if (headerFill < HEADER) {
+        if (headerFill == 0) {
+          headerBegin = i;
+        }
+        int n = Math.min(HEADER - headerFill, end - i);
+        int carried = headerFill; // header bytes of earlier reads: held here, not yet handed on
+        in.getBytes(i, header, headerFill, n);
+        headerFill += n;
+        i += n;
+        if (headerFill < HEADER) {
+          keep(out, keepFrom, headerBegin); // the partial header waits for the next read
+          keepFrom = -1;
+          break;
+        }
+        headerComplete(ctx, out, in, keepFrom, headerBegin, carried);
+        keepFrom = payload == Payload.PASS ? (carried > 0 || keepFrom < 0 ? headerBegin : keepFrom) : -1;
+        if (payloadLeft == 0) {
+          keepFrom = frameComplete(out, keepFrom, i);
+        }
+      } else {
+        int n = Math.min(payloadLeft, end - i);
+        if (payload == Payload.HOLD) {
+          held.writeBytes(in, i, n);
+        }
+        i += n;
+        payloadLeft -= n;
+        if (payloadLeft == 0) {
+          keepFrom = frameComplete(out, keepFrom, i);
+        }
+      }
+    }
+    keep(out, keepFrom, end);
+    returnWindow(ctx);
+    handOn(ctx, in, out, start, end);
+  }
+
+  /**
+   * The frame header in {@link #header} is complete: decides what becomes of the frame, handing on
+   * what was kept before it if the frame is kept back.
+   */
+  private void headerComplete(ChannelHandlerContext ctx, List<Object> out, ByteBuf in, int keepFrom,
+      int headerBegin, int carried) {
+    int length = ((header[0] & 0xff) << 16) | ((header[1] & 0xff) << 8) | (header[2] & 0xff);
+    int type = header[3] & 0xff;
+    int flags = header[4] & 0xff;
+    int streamId = (((header[5] & 0x7f) << 24) | ((header[6] & 0xff) << 16) | ((header[7] & 0xff) << 8)
+        | (header[8] & 0xff));
+    payloadLeft = length;
+    payload = Payload.PASS;
+    if (streamId != 0 && length <= maxFrameSize && released.contains(streamId)) {
+      if (type == DATA) {
+        payload = Payload.DROP;
+        windowToReturn += length;
+        if ((flags & FLAG_END_STREAM) != 0) {
+          released.remove(streamId); // the peer is done with it
+        }
+      } else if (type == HEADERS && (flags & FLAG_END_HEADERS) != 0) {
+        payload = Payload.HOLD;
+        held = ctx.alloc().buffer(HEADER + length);
+        held.writeBytes(header);
+      } else if (type == RST_STREAM) {
+        released.remove(streamId);
+      }
+    }
+    if (payload == Payload.PASS) {
+      if (carried > 0) {
+        // The header began in an earlier read: its first bytes go on ahead of this read's.
+        keep(out, keepFrom, headerBegin);
+        out.add(in.alloc().buffer(carried).writeBytes(header, 0, carried));
+      }
+    } else {
+      keep(out, keepFrom, carried > 0 ? -1 : headerBegin);
+    }
+  }
+
+  /** A frame's payload is complete at {@code i}: where the kept range goes on from. */
+  private int frameComplete(List<Object> out, int keepFrom, int i) {
+    headerFill = 0;
+    Payload done = payload;
+    payload = Payload.PASS;
+    if (done == Payload.PASS) {
+      return keepFrom;
+    }
+    if (done == Payload.HOLD) {
+      ByteBuf frame = held;
+      held = null;
+      if (HpackBlocks.leavesTableAsItWas(frame, HEADER)) {
+        if ((frame.getByte(4) & FLAG_END_STREAM) != 0) {
+          released.remove(frame.getInt(5) & 0x7fffffff); // the peer is done with it
+        }
+        frame.release();
+      } else {
+        out.add(frame);
+      }
+    }
+    return i;
+  }
+
+  private static void keep(List<Object> out, int from, int to) {
+    if (from >= 0 && to > from) {
+      out.add(new int[] {from, to});
+    }
+  }
+
+  private void handOn(ChannelHandlerContext ctx, ByteBuf in, List<Object> out, int start, int end) {
+    if (out.size() == 1 && out.get(0) instanceof int[] && ((int[]) out.get(0))[0] == start
+        && ((int[]) out.get(0))[1] == end) {
+      ctx.fireChannelRead(in.retain()); // the usual read: nothing kept back, handed on as it came
+      return;
+    }
+    in.readerIndex(end);
+    for (Object part : out) {
+      if (part instanceof int[]) {
+        int[] range = (int[]) part;
+        ctx.fireChannelRead(in.retainedSlice(range[0], range[1] - range[0]));
+      } else {
+        ctx.fireChannelRead(part);
+      }
+    }
+  }
+
+  /** Gives the connection window back what the kept-back DATA took from it. */
+  private void returnWindow(ChannelHandlerContext ctx) {
+    if (windowToReturn == 0) {
+      return;
+    }
+    ByteBuf update = ctx.alloc().buffer(HEADER + 4);
+    update.writeMedium(4).writeByte(0x8).writeByte(0).writeInt(0).writeInt(windowToReturn);
+    windowToReturn = 0;
+    ctx.write(update);
+    wroteWindowUpdate = true;
+  }
+
+  private void releaseHeld() {
+    if (held != null) {
+      held.release();
+      held = null;
+    }
+  }
+
+  /** The decoder's listener, decorated to tell the filter where frames end while it is unaligned. */
+  private final class FrameEnds extends Http2FrameListenerDecorator {
+    FrameEnds(Http2FrameListener delegate) {
+      super(delegate);
+    }
+
+    @Override
+    public int onDataRead(ChannelHandlerContext ctx, int streamId, ByteBuf data, int padding, boolean endOfStream)
+        throws io.netty.handler.codec.http2.Http2Exception {
+      frameEnded = true;
+      return super.onDataRead(ctx, streamId, data, padding, endOfStream);
+    }
+
+    @Override
+    public void onHeadersRead(ChannelHandlerContext ctx, int streamId, Http2Headers headers, int padding,
+        boolean endStream) throws io.netty.handler.codec.http2.Http2Exception {
+      frameEnded = true;
+      super.onHeadersRead(ctx, streamId, headers, padding, endStream);
+    }
+
+    @Override
+    public void onHeadersRead(ChannelHandlerContext ctx, int streamId, Http2Headers headers, int streamDependency,
+        short weight, boolean exclusive, int padding, boolean endStream)
+        throws io.netty.handler.codec.http2.Http2Exception {
+      frameEnded = true;
+      super.onHeadersRead(ctx, streamId, headers, streamDependency, weight, exclusive, padding, endStream);
+    }
+
+    @Override
+    public void onPriorityRead(ChannelHandlerContext ctx, int streamId, int streamDependency, short weight,
+        boolean exclusive) throws io.netty.handler.codec.http2.Http2Exception {
+      frameEnded = true;
+      super.onPriorityRead(ctx, streamId, streamDependency, weight, exclusive);
+    }
+
+    @Override
+    public void onRstStreamRead(ChannelHandlerContext ctx, int streamId, long errorCode)
+        throws io.netty.handler.codec.http2.Http2Exception {
+      frameEnded = true;
+      super.onRstStreamRead(ctx, streamId, errorCode);
+    }
+
+    @Override
+    public void onSettingsAckRead(ChannelHandlerContext ctx) throws io.netty.handler.codec.http2.Http2Exception {
+      frameEnded = true;
+      super.onSettingsAckRead(ctx);
+    }
+
+    @Override
+    public void onSettingsRead(ChannelHandlerContext ctx, Http2Settings settings)
+        throws io.netty.handler.codec.http2.Http2Exception {
+      frameEnded = true;
+      super.onSettingsRead(ctx, settings);
+    }
+
+    @Override
+    public void onPingRead(ChannelHandlerContext ctx, long data) throws io.netty.handler.codec.http2.Http2Exception {
+      frameEnded = true;
+      super.onPingRead(ctx, data);
+    }
+
+    @Override
+    public void onPingAckRead(ChannelHandlerContext ctx, long data) throws io.netty.handler.codec.http2.Http2Exception {
+      frameEnded = true;
+      super.onPingAckRead(ctx, data);
+    }
+
+    @Override
+    public void onPushPromiseRead(ChannelHandlerContext ctx, int streamId, int promisedStreamId, Http2Headers headers,
+        int padding) throws io.netty.handler.codec.http2.Http2Exception {
+      frameEnded = true;
+      super.onPushPromiseRead(ctx, streamId, promisedStreamId, headers, padding);
+    }
+
+    @Override
+    public void onGoAwayRead(ChannelHandlerContext ctx, int lastStreamId, long errorCode, ByteBuf debugData)
+        throws io.netty.handler.codec.http2.Http2Exception {
+      frameEnded = true;
+      super.onGoAwayRead(ctx, lastStreamId, errorCode, debugData);
+    }
+
+    @Override
+    public void onWindowUpdateRead(ChannelHandlerContext ctx, int streamId, int windowSizeIncrement)
+        throws io.netty.handler.codec.http2.Http2Exception {
+      frameEnded = true;
+      super.onWindowUpdateRead(ctx, streamId, windowSizeIncrement);
+    }
+
+    @Override
+    public void onUnknownFrame(ChannelHandlerContext ctx, byte frameType, int streamId, Http2Flags flags,
+        ByteBuf payload) throws io.netty.handler.codec.http2.Http2Exception {
+      frameEnded = true;
+      super.onUnknownFrame(ctx, frameType, streamId, flags, payload);
+    }
+  }
+}
