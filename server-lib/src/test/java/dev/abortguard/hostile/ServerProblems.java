@@ -174,6 +174,7 @@ final class ServerProblems implements AutoCloseable {
       "dev.abortguard.internal.netty.EarlyCloseFrameHandler#exceptionCaught",
       "dev.abortguard.internal.netty.LateFrameFilter#channelRead",
       "dev.abortguard.internal.netty.LateFrameFilter#handOn",
+      "dev.abortguard.internal.netty.LateFrameFilter#filter",
       "dev.abortguard.internal.netty.LateFrameFilter#write",
       "dev.abortguard.internal.netty.LateFrameFilter#channelReadComplete",
       "dev.abortguard.internal.netty.LateFrameFilter$FrameEnds#onDataRead",

@@ -76,6 +76,8 @@ public final class LateFrameFilter extends ChannelDuplexHandler {
   private ByteBuf held;
   private int windowToReturn;
   private boolean wroteWindowUpdate;
+  /** What a read hands on when it keeps something back: int[] {from, to} ranges of it, or buffers of our own. */
+  private final List<Object> out = new ArrayList<>(4);
 
   /** A filter for the connection of {@code handler}, to {@link #install} before it. */
   public LateFrameFilter(Http2ConnectionHandler handler) {
@@ -156,7 +158,6 @@ public final class LateFrameFilter extends ChannelDuplexHandler {
   private void filter(ChannelHandlerContext ctx, ByteBuf in) {
     int start = in.readerIndex();
     int end = in.writerIndex();
-    List<Object> out = new ArrayList<>(2); // int[] {from, to} ranges of in, or buffers of our own
     int keepFrom = payload == Payload.PASS ? start : -1;
     int headerBegin = headerFill == 0 ? -1 : start; // where this read's part of the header begins
     int i = start;
@@ -171,14 +172,14 @@ public final class LateFrameFilter extends ChannelDuplexHandler {
         headerFill += n;
         i += n;
         if (headerFill < HEADER) {
-          keep(out, keepFrom, headerBegin); // the partial header waits for the next read
+          keep(keepFrom, headerBegin); // the partial header waits for the next read
           keepFrom = -1;
           break;
         }
-        headerComplete(ctx, out, in, keepFrom, headerBegin, carried);
+        headerComplete(ctx, in, keepFrom, headerBegin, carried);
         keepFrom = payload == Payload.PASS ? (carried > 0 || keepFrom < 0 ? headerBegin : keepFrom) : -1;
         if (payloadLeft == 0) {
-          keepFrom = frameComplete(out, keepFrom, i);
+          keepFrom = frameComplete(keepFrom, i);
         }
       } else {
         int n = Math.min(payloadLeft, end - i);
@@ -188,20 +189,24 @@ public final class LateFrameFilter extends ChannelDuplexHandler {
         i += n;
         payloadLeft -= n;
         if (payloadLeft == 0) {
-          keepFrom = frameComplete(out, keepFrom, i);
+          keepFrom = frameComplete(keepFrom, i);
         }
       }
     }
-    keep(out, keepFrom, end);
     returnWindow(ctx);
-    handOn(ctx, in, out, start, end);
+    if (out.isEmpty() && keepFrom == start) {
+      ctx.fireChannelRead(in.retain()); // the usual read: nothing kept back, handed on as it came
+      return;
+    }
+    keep(keepFrom, end);
+    handOn(ctx, in);
   }
 
   /**
    * The frame header in {@link #header} is complete: decides what becomes of the frame, handing on
    * what was kept before it if the frame is kept back.
    */
-  private void headerComplete(ChannelHandlerContext ctx, List<Object> out, ByteBuf in, int keepFrom,
+  private void headerComplete(ChannelHandlerContext ctx, ByteBuf in, int keepFrom,
       int headerBegin, int carried) {
     int length = ((header[0] & 0xff) << 16) | ((header[1] & 0xff) << 8) | (header[2] & 0xff);
     int type = header[3] & 0xff;
@@ -210,7 +215,8 @@ public final class LateFrameFilter extends ChannelDuplexHandler {
         | (header[8] & 0xff));
     payloadLeft = length;
     payload = Payload.PASS;
-    if (streamId != 0 && length <= maxFrameSize && released.contains(streamId)) {
+    if ((type == DATA || type == HEADERS || type == RST_STREAM) && streamId != 0 && length <= maxFrameSize
+        && !released.isEmpty() && released.contains(streamId)) {
       if (type == DATA) {
         payload = Payload.DROP;
         windowToReturn += length;
@@ -228,16 +234,16 @@ public final class LateFrameFilter extends ChannelDuplexHandler {
     if (payload == Payload.PASS) {
       if (carried > 0) {
         // The header began in an earlier read: its first bytes go on ahead of this read's.
-        keep(out, keepFrom, headerBegin);
+        keep(keepFrom, headerBegin);
         out.add(in.alloc().buffer(carried).writeBytes(header, 0, carried));
       }
     } else {
-      keep(out, keepFrom, carried > 0 ? -1 : headerBegin);
+      keep(keepFrom, carried > 0 ? -1 : headerBegin);
     }
   }
 
   /** A frame's payload is complete at {@code i}: where the kept range goes on from. */
-  private int frameComplete(List<Object> out, int keepFrom, int i) {
+  private int frameComplete(int keepFrom, int i) {
     headerFill = 0;
     Payload done = payload;
     payload = Payload.PASS;
@@ -259,19 +265,15 @@ public final class LateFrameFilter extends ChannelDuplexHandler {
     return i;
   }
 
-  private static void keep(List<Object> out, int from, int to) {
+  private void keep(int from, int to) {
     if (from >= 0 && to > from) {
       out.add(new int[] {from, to});
     }
   }
 
-  private void handOn(ChannelHandlerContext ctx, ByteBuf in, List<Object> out, int start, int end) {
-    if (out.size() == 1 && out.get(0) instanceof int[] && ((int[]) out.get(0))[0] == start
-        && ((int[]) out.get(0))[1] == end) {
-      ctx.fireChannelRead(in.retain()); // the usual read: nothing kept back, handed on as it came
-      return;
-    }
-    in.readerIndex(end);
+  /** Hands on the parts of {@code in} kept, and frames of our own, in their order. */
+  private void handOn(ChannelHandlerContext ctx, ByteBuf in) {
+    in.readerIndex(in.writerIndex());
     for (Object part : out) {
       if (part instanceof int[]) {
         int[] range = (int[]) part;
@@ -280,6 +282,7 @@ public final class LateFrameFilter extends ChannelDuplexHandler {
         ctx.fireChannelRead(part);
       }
     }
+    out.clear();
   }
 
   /** Gives the connection window back what the kept-back DATA took from it. */
