@@ -22,6 +22,7 @@ ABORT = PKG + "AbortPathBenchmark.abortedCall"
 TRACKER = PKG + "LingeringStreamBenchmark."
 INTERCEPTOR = PKG + "InterceptorAllocationBenchmark."
 OKHTTP = PKG + "OkHttpOverheadBenchmark."
+LATE_FRAMES = PKG + "LateFrameFilterBenchmark.inboundRead"
 
 CALL_TARGET = 0.99
 ABORT_TARGET = 0.98
@@ -209,6 +210,21 @@ def okhttp_section(results):
     return out if rows else []
 
 
+def late_frames_section(results):
+    """The late-frame filter in front of an Http2FrameCodec's decoder, against the codec alone."""
+    out = ["", "## Late-frame filter: the codec's inbound path, filtered / stock", "",
+           "| DATA frame | stock reads/s | filtered reads/s | filtered/stock | B/op stock | B/op filtered |",
+           "|---:|---:|---:|---:|---:|---:|"]
+    sizes = sorted({r.params["frameBytes"] for r in results if r.benchmark == LATE_FRAMES}, key=int)
+    for size in sizes:
+        stock = find(results, LATE_FRAMES, filtered="false", frameBytes=size)
+        filtered = find(results, LATE_FRAMES, filtered="true", frameBytes=size)
+        r, e = ratio(filtered, stock)
+        out.append(f"| {int(size):,} B | {fmt_score(stock)} | {fmt_score(filtered)} | {fmt_ratio(r, e)} | "
+                   f"{fmt(stock.bytes_per_op if stock else None)} | {fmt(filtered.bytes_per_op if filtered else None)} |")
+    return out if sizes else []
+
+
 def abort_section(results):
     stock = find(results, ABORT, server="stock")
     if stock is None:
@@ -297,6 +313,7 @@ def main():
         memory = args.result[:-len(".json")] + "-memory.json"
     lines = header(results, args.title, args.note)
     for section in (calls_section(results), abort_section(results), okhttp_section(results),
+                    late_frames_section(results),
                     tracker_section(results), memory_section(memory), interceptor_section(results)):
         lines += section
     print("\n".join(lines))

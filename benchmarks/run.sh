@@ -80,7 +80,7 @@ load_start="$(cut -d ' ' -f 1-3 /proc/loadavg)"
 heap=(-jvmArgsAppend "-Xms1g -Xmx1g")
 run "$java" -jar "$jar" '(CallOverhead|AbortPath|OkHttpOverhead)Benchmark' "${calls[@]}" "${heap[@]}" \
   -prof gc -rf json -rff "$base-calls.json"
-run "$java" -jar "$jar" '(LingeringStream|InterceptorAllocation)Benchmark' "${micro[@]}" "${heap[@]}" \
+run "$java" -jar "$jar" '(LingeringStream|InterceptorAllocation|LateFrameFilter)Benchmark' "${micro[@]}" "${heap[@]}" \
   -prof gc -rf json -rff "$base-micro.json"
 # Its own JVM with the parallel collector: System.gc() compacts everything and used heap is then
 # exact to the byte. G1 would add region rounding once the map's table is humongous.

@@ -175,7 +175,7 @@ final class ServerProblems implements AutoCloseable {
       "dev.abortguard.internal.netty.LateFrameFilter#channelRead",
       "dev.abortguard.internal.netty.LateFrameFilter#handOn",
       "dev.abortguard.internal.netty.LateFrameFilter#filter",
-      "dev.abortguard.internal.netty.LateFrameFilter#write",
+      "dev.abortguard.internal.netty.LateFrameFilter$WriteWatch#write",
       "dev.abortguard.internal.netty.LateFrameFilter#channelReadComplete",
       "dev.abortguard.internal.netty.LateFrameFilter$FrameEnds#onDataRead",
       "dev.abortguard.internal.netty.LateFrameFilter$FrameEnds#onHeadersRead",

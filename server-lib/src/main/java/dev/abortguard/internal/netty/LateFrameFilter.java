@@ -3,7 +3,8 @@ package dev.abortguard.internal.netty;
 import dev.abortguard.internal.Internal;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelHandlerContext;
-import io.netty.channel.ChannelDuplexHandler;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelOutboundHandlerAdapter;
 import io.netty.channel.ChannelPromise;
 import io.netty.handler.codec.http2.Http2CodecUtil;
 import io.netty.handler.codec.http2.Http2ConnectionHandler;
@@ -38,9 +39,10 @@ import java.util.List;
  * ignores without a word, which cost it no answer either), the connection passes unfiltered.
  */
 @Internal
-public final class LateFrameFilter extends ChannelDuplexHandler {
+public final class LateFrameFilter extends ChannelInboundHandlerAdapter {
   /** The name of the filter in the pipeline. */
   public static final String NAME = "abortguard-late-frames";
+  private static final String WRITE_WATCH = "abortguard-late-frames-write-watch";
   static final int MAX_UNALIGNED_BYTES = 64 * 1024;
   /** Streams reset by the guard whose late frames are kept back: the newest few are in flight. */
   static final int REMEMBERED = 128;
@@ -94,6 +96,7 @@ public final class LateFrameFilter extends ChannelDuplexHandler {
   public void install(ChannelHandlerContext handlerContext) {
     handler.decoder().frameListener(new FrameEnds(handler.decoder().frameListener()));
     handlerContext.pipeline().addBefore(handlerContext.name(), NAME, this);
+    handlerContext.pipeline().addBefore(handlerContext.name(), WRITE_WATCH, new WriteWatch());
   }
 
   /** The guard is resetting {@code streamId}: the peer's frames in flight on it are kept back from now. */
@@ -119,6 +122,9 @@ public final class LateFrameFilter extends ChannelDuplexHandler {
         unalignedBytes++;
         ctx.fireChannelRead(in.readRetainedSlice(1));
         aligned = frameEnded;
+        if (aligned && ctx.pipeline().get(WRITE_WATCH) != null) {
+          ctx.pipeline().remove(WRITE_WATCH); // writes say nothing more: off the outbound path
+        }
       }
       if (in.isReadable()) {
         filter(ctx, in);
@@ -126,12 +132,6 @@ public final class LateFrameFilter extends ChannelDuplexHandler {
     } finally {
       in.release();
     }
-  }
-
-  @Override
-  public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) {
-    frameEnded = true;
-    ctx.write(msg, promise);
   }
 
   @Override
@@ -162,6 +162,17 @@ public final class LateFrameFilter extends ChannelDuplexHandler {
     int headerBegin = headerFill == 0 ? -1 : start; // where this read's part of the header begins
     int i = start;
     while (i < end) {
+      if (headerFill == 0 && end - i >= HEADER && passes(in, i)) {
+        // The usual frame: its header whole in this read, nothing to keep back. Skipped without a copy.
+        int length = in.getUnsignedMedium(i);
+        int n = Math.min(length, end - i - HEADER);
+        i += HEADER + n;
+        if (n < length) {
+          headerFill = HEADER;
+          payloadLeft = length - n;
+        }
+        continue;
+      }
       if (headerFill < HEADER) {
         if (headerFill == 0) {
           headerBegin = i;
@@ -200,6 +211,16 @@ public final class LateFrameFilter extends ChannelDuplexHandler {
     }
     keep(keepFrom, end);
     handOn(ctx, in);
+  }
+
+  /** Whether the frame whose whole header is at {@code i} passes on (the common case, decided early). */
+  private boolean passes(ByteBuf in, int i) {
+    if (released.isEmpty()) {
+      return true;
+    }
+    int type = in.getUnsignedByte(i + 3);
+    return type != DATA && type != HEADERS && type != RST_STREAM || in.getUnsignedMedium(i) > maxFrameSize
+        || !released.contains(in.getInt(i + 5) & 0x7fffffff);
   }
 
   /**
@@ -301,6 +322,15 @@ public final class LateFrameFilter extends ChannelDuplexHandler {
     if (held != null) {
       held.release();
       held = null;
+    }
+  }
+
+  /** Sees the handler's writes while the filter is unaligned: each comes of a frame the handler read. */
+  private final class WriteWatch extends ChannelOutboundHandlerAdapter {
+    @Override
+    public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) {
+      frameEnded = true;
+      ctx.write(msg, promise);
     }
   }
 

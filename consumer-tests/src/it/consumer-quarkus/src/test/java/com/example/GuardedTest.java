@@ -19,7 +19,10 @@ import java.util.concurrent.TimeUnit;
 import org.eclipse.microprofile.config.ConfigProvider;
 import org.junit.jupiter.api.Test;
 
-/** The BOM and abortguard-quarkus alone guard the app: the policy from application.properties acts on the wire. */
+/**
+ * The BOM and abortguard-quarkus alone guard the app: the policy from application.properties acts on
+ * the wire, on quarkus-grpc's separate server here and on its unified server in {@link UnifiedServerTest}.
+ */
 @QuarkusTest
 class GuardedTest {
   @Inject AbortGuard guard;
@@ -28,7 +31,7 @@ class GuardedTest {
   @Test
   void abortIsResetAtOnceAndCounted() throws Exception {
     assertEquals(ResetPolicy.IMMEDIATE, guard.config().reset());
-    int port = ConfigProvider.getConfig().getValue("quarkus.grpc.server.test-port", Integer.class);
+    int port = ConfigProvider.getConfig().getValue(portProperty(), Integer.class);
     ManagedChannel channel = NettyChannelBuilder.forAddress("127.0.0.1", port).usePlaintext().build();
     try {
       CompletableFuture<Status> closed = new CompletableFuture<>();
@@ -50,6 +53,11 @@ class GuardedTest {
     } finally {
       channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
     }
+  }
+
+  /** Where the app serves gRPC. */
+  String portProperty() {
+    return "quarkus.grpc.server.test-port";
   }
 
   private double released() {
