@@ -177,18 +177,18 @@ final class ServerProblems implements AutoCloseable {
       "dev.abortguard.internal.netty.LateFrameFilter#filter",
       "dev.abortguard.internal.netty.LateFrameFilter$WriteWatch#write",
       "dev.abortguard.internal.netty.LateFrameFilter#channelReadComplete",
-      "dev.abortguard.internal.netty.LateFrameFilter$FrameEnds#onDataRead",
-      "dev.abortguard.internal.netty.LateFrameFilter$FrameEnds#onHeadersRead",
-      "dev.abortguard.internal.netty.LateFrameFilter$FrameEnds#onPriorityRead",
-      "dev.abortguard.internal.netty.LateFrameFilter$FrameEnds#onRstStreamRead",
-      "dev.abortguard.internal.netty.LateFrameFilter$FrameEnds#onSettingsAckRead",
-      "dev.abortguard.internal.netty.LateFrameFilter$FrameEnds#onSettingsRead",
-      "dev.abortguard.internal.netty.LateFrameFilter$FrameEnds#onPingRead",
-      "dev.abortguard.internal.netty.LateFrameFilter$FrameEnds#onPingAckRead",
-      "dev.abortguard.internal.netty.LateFrameFilter$FrameEnds#onPushPromiseRead",
-      "dev.abortguard.internal.netty.LateFrameFilter$FrameEnds#onGoAwayRead",
-      "dev.abortguard.internal.netty.LateFrameFilter$FrameEnds#onWindowUpdateRead",
-      "dev.abortguard.internal.netty.LateFrameFilter$FrameEnds#onUnknownFrame");
+      "dev.abortguard.internal.netty.FrameEnds#onDataRead",
+      "dev.abortguard.internal.netty.FrameEnds#onHeadersRead",
+      "dev.abortguard.internal.netty.FrameEnds#onPriorityRead",
+      "dev.abortguard.internal.netty.FrameEnds#onRstStreamRead",
+      "dev.abortguard.internal.netty.FrameEnds#onSettingsAckRead",
+      "dev.abortguard.internal.netty.FrameEnds#onSettingsRead",
+      "dev.abortguard.internal.netty.FrameEnds#onPingRead",
+      "dev.abortguard.internal.netty.FrameEnds#onPingAckRead",
+      "dev.abortguard.internal.netty.FrameEnds#onPushPromiseRead",
+      "dev.abortguard.internal.netty.FrameEnds#onGoAwayRead",
+      "dev.abortguard.internal.netty.FrameEnds#onWindowUpdateRead",
+      "dev.abortguard.internal.netty.FrameEnds#onUnknownFrame");
 
   private static GuardFrame guardFrame(Throwable thrown) {
     Set<Throwable> seen = Collections.newSetFromMap(new IdentityHashMap<>());

@@ -8,11 +8,6 @@ import io.netty.channel.ChannelOutboundHandlerAdapter;
 import io.netty.channel.ChannelPromise;
 import io.netty.handler.codec.http2.Http2CodecUtil;
 import io.netty.handler.codec.http2.Http2ConnectionHandler;
-import io.netty.handler.codec.http2.Http2FrameListener;
-import io.netty.handler.codec.http2.Http2FrameListenerDecorator;
-import io.netty.handler.codec.http2.Http2Flags;
-import io.netty.handler.codec.http2.Http2Headers;
-import io.netty.handler.codec.http2.Http2Settings;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -94,7 +89,7 @@ public final class LateFrameFilter extends ChannelInboundHandlerAdapter {
    * event loop.
    */
   public void install(ChannelHandlerContext handlerContext) {
-    handler.decoder().frameListener(new FrameEnds(handler.decoder().frameListener()));
+    handler.decoder().frameListener(new FrameEnds(handler.decoder().frameListener(), () -> frameEnded = true));
     handlerContext.pipeline().addBefore(handlerContext.name(), NAME, this);
     handlerContext.pipeline().addBefore(handlerContext.name(), WRITE_WATCH, new WriteWatch());
   }
@@ -115,6 +110,7 @@ public final class LateFrameFilter extends ChannelInboundHandlerAdapter {
       while (!aligned && in.isReadable()) {
         if (unalignedBytes >= MAX_UNALIGNED_BYTES) {
           unfiltered = true;
+          removeWriteWatch(ctx);
           ctx.fireChannelRead(in.retain());
           return;
         }
@@ -122,8 +118,8 @@ public final class LateFrameFilter extends ChannelInboundHandlerAdapter {
         unalignedBytes++;
         ctx.fireChannelRead(in.readRetainedSlice(1));
         aligned = frameEnded;
-        if (aligned && ctx.pipeline().get(WRITE_WATCH) != null) {
-          ctx.pipeline().remove(WRITE_WATCH); // writes say nothing more: off the outbound path
+        if (aligned) {
+          removeWriteWatch(ctx);
         }
       }
       if (in.isReadable()) {
@@ -131,6 +127,13 @@ public final class LateFrameFilter extends ChannelInboundHandlerAdapter {
       }
     } finally {
       in.release();
+    }
+  }
+
+  /** Once aligned (or given up), writes say nothing more: the watch leaves the outbound path. */
+  private static void removeWriteWatch(ChannelHandlerContext ctx) {
+    if (ctx.pipeline().get(WRITE_WATCH) != null) {
+      ctx.pipeline().remove(WRITE_WATCH);
     }
   }
 
@@ -331,102 +334,6 @@ public final class LateFrameFilter extends ChannelInboundHandlerAdapter {
     public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) {
       frameEnded = true;
       ctx.write(msg, promise);
-    }
-  }
-
-  /** The decoder's listener, decorated to tell the filter where frames end while it is unaligned. */
-  private final class FrameEnds extends Http2FrameListenerDecorator {
-    FrameEnds(Http2FrameListener delegate) {
-      super(delegate);
-    }
-
-    @Override
-    public int onDataRead(ChannelHandlerContext ctx, int streamId, ByteBuf data, int padding, boolean endOfStream)
-        throws io.netty.handler.codec.http2.Http2Exception {
-      frameEnded = true;
-      return super.onDataRead(ctx, streamId, data, padding, endOfStream);
-    }
-
-    @Override
-    public void onHeadersRead(ChannelHandlerContext ctx, int streamId, Http2Headers headers, int padding,
-        boolean endStream) throws io.netty.handler.codec.http2.Http2Exception {
-      frameEnded = true;
-      super.onHeadersRead(ctx, streamId, headers, padding, endStream);
-    }
-
-    @Override
-    public void onHeadersRead(ChannelHandlerContext ctx, int streamId, Http2Headers headers, int streamDependency,
-        short weight, boolean exclusive, int padding, boolean endStream)
-        throws io.netty.handler.codec.http2.Http2Exception {
-      frameEnded = true;
-      super.onHeadersRead(ctx, streamId, headers, streamDependency, weight, exclusive, padding, endStream);
-    }
-
-    @Override
-    public void onPriorityRead(ChannelHandlerContext ctx, int streamId, int streamDependency, short weight,
-        boolean exclusive) throws io.netty.handler.codec.http2.Http2Exception {
-      frameEnded = true;
-      super.onPriorityRead(ctx, streamId, streamDependency, weight, exclusive);
-    }
-
-    @Override
-    public void onRstStreamRead(ChannelHandlerContext ctx, int streamId, long errorCode)
-        throws io.netty.handler.codec.http2.Http2Exception {
-      frameEnded = true;
-      super.onRstStreamRead(ctx, streamId, errorCode);
-    }
-
-    @Override
-    public void onSettingsAckRead(ChannelHandlerContext ctx) throws io.netty.handler.codec.http2.Http2Exception {
-      frameEnded = true;
-      super.onSettingsAckRead(ctx);
-    }
-
-    @Override
-    public void onSettingsRead(ChannelHandlerContext ctx, Http2Settings settings)
-        throws io.netty.handler.codec.http2.Http2Exception {
-      frameEnded = true;
-      super.onSettingsRead(ctx, settings);
-    }
-
-    @Override
-    public void onPingRead(ChannelHandlerContext ctx, long data) throws io.netty.handler.codec.http2.Http2Exception {
-      frameEnded = true;
-      super.onPingRead(ctx, data);
-    }
-
-    @Override
-    public void onPingAckRead(ChannelHandlerContext ctx, long data) throws io.netty.handler.codec.http2.Http2Exception {
-      frameEnded = true;
-      super.onPingAckRead(ctx, data);
-    }
-
-    @Override
-    public void onPushPromiseRead(ChannelHandlerContext ctx, int streamId, int promisedStreamId, Http2Headers headers,
-        int padding) throws io.netty.handler.codec.http2.Http2Exception {
-      frameEnded = true;
-      super.onPushPromiseRead(ctx, streamId, promisedStreamId, headers, padding);
-    }
-
-    @Override
-    public void onGoAwayRead(ChannelHandlerContext ctx, int lastStreamId, long errorCode, ByteBuf debugData)
-        throws io.netty.handler.codec.http2.Http2Exception {
-      frameEnded = true;
-      super.onGoAwayRead(ctx, lastStreamId, errorCode, debugData);
-    }
-
-    @Override
-    public void onWindowUpdateRead(ChannelHandlerContext ctx, int streamId, int windowSizeIncrement)
-        throws io.netty.handler.codec.http2.Http2Exception {
-      frameEnded = true;
-      super.onWindowUpdateRead(ctx, streamId, windowSizeIncrement);
-    }
-
-    @Override
-    public void onUnknownFrame(ChannelHandlerContext ctx, byte frameType, int streamId, Http2Flags flags,
-        ByteBuf payload) throws io.netty.handler.codec.http2.Http2Exception {
-      frameEnded = true;
-      super.onUnknownFrame(ctx, frameType, streamId, flags, payload);
     }
   }
 }
