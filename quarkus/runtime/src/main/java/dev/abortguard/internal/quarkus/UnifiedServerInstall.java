@@ -8,6 +8,7 @@ import dev.abortguard.internal.vertx.VertxInternals;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
+import io.quarkus.runtime.StartupEvent;
 import jakarta.enterprise.event.Observes;
 import jakarta.inject.Singleton;
 import org.eclipse.microprofile.config.ConfigProvider;
@@ -53,9 +54,9 @@ public class UnifiedServerInstall {
    * Turns the route on for {@code guard}; quarkus-grpc calls the customizer that calls this in
    * unified mode only, before the server takes requests.
    *
-   * @throws IllegalStateException if the route cannot see quarkus-grpc's requests (no {@code
-   *     Router} was fired, or a {@code quarkus.http.root-path} other than {@code /}), or Vert.x lacks
-   *     what abortguard-vertx needs: the start fails rather than run unguarded unnoticed
+   * @throws IllegalStateException if the route cannot see quarkus-grpc's requests (a {@code
+   *     quarkus.http.root-path} other than {@code /}), or Vert.x lacks what abortguard-vertx needs:
+   *     the start fails rather than run unguarded unnoticed ({@link #checkRouted} checks the route)
    */
   void install(AbortGuard guard) {
     String rootPath = ConfigProvider.getConfig().getOptionalValue(ROOT_PATH, String.class).orElse("/");
@@ -67,14 +68,24 @@ public class UnifiedServerInstall {
           + "quarkus.grpc.server.use-separate-server=true (the separate grpc-java server, which abortguard guards), "
           + "or set abortguard.enabled=false to run the unified server unguarded.");
     }
-    if (!routed) {
-      throw new IllegalStateException("abortguard-quarkus found no Vert.x Router to put its route on before "
-          + "quarkus-grpc built the unified gRPC server, so the server would run unguarded. Fix: set "
-          + "quarkus.grpc.server.use-separate-server=true, or abortguard.enabled=false.");
-    }
     VertxInternals.check(); // fails here, naming the Vert.x version, if the one internal seam is missing
     requests = new GuardedRequests(GuardParts.of(guard), null);
     logger.infof("abortguard: guarding the unified Vert.x gRPC server (reset=%s)", guard.config().reset().value());
+  }
+
+  /**
+   * Once the application has started, the route must be there: quarkus-grpc may build the unified
+   * server before or after Quarkus fires its {@code Router} (the order of their build steps depends
+   * on the application's extensions), but never serves before the start.
+   *
+   * @throws IllegalStateException if unified mode was proven and no {@code Router} was fired
+   */
+  void checkRouted(@Observes StartupEvent event) {
+    if (requests != null && !routed) {
+      throw new IllegalStateException("abortguard-quarkus found no Vert.x Router to put its route on, so the "
+          + "unified gRPC server would run unguarded. Fix: set quarkus.grpc.server.use-separate-server=true, "
+          + "or abortguard.enabled=false.");
+    }
   }
 
   private static boolean isGrpc(HttpServerRequest request) {
