@@ -35,9 +35,14 @@ class NeverPolicyTest {
 
   @Test
   void neverResetsAndCountsTheLingeringStreamUntilThePeerEndsIt() {
+    neverResetsAndCounts(guard, registry, QuarkusApp.grpcPort());
+  }
+
+  /** The test, on the server at {@code port} (the unified server's too: {@link NeverUnifiedServerTest}). */
+  static void neverResetsAndCounts(dev.abortguard.AbortGuard guard, MeterRegistry registry, int port) {
     assertEquals(dev.abortguard.ResetPolicy.NEVER, guard.config().reset());
     assertEquals(false, guard.config().trailersOnly());
-    try (RawHttp2Client client = RawHttp2Client.connect("127.0.0.1", QuarkusApp.grpcPort())) {
+    try (RawHttp2Client client = RawHttp2Client.connect("127.0.0.1", port)) {
       Frame trailers = QuarkusApp.abortedBidi(client);
       client.assertNoFrame(f -> f.type() == RawHttp2Client.RST_STREAM, Duration.ofMillis(900));
       assertEquals(1, registry.get("grpc.server.streams.lingering").gauge().value());

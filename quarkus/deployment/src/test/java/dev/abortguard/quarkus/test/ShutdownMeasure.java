@@ -18,6 +18,7 @@ import java.util.regex.Pattern;
 final class ShutdownMeasure {
   static final int STREAMS = 10;
   private static final Pattern STARTED = Pattern.compile("Started gRPC server on [^:]+:(\\d+)");
+  private static final Pattern LISTENING = Pattern.compile("Listening on: http://[^:]+:(\\d+)");
 
   /** What one stop looked like. */
   record Result(long stopMillis, long resets, boolean goAway, boolean closed, String frames) {
@@ -36,8 +37,19 @@ final class ShutdownMeasure {
     return Integer.parseInt(m.group(1));
   }
 
+  /** The HTTP port, where the unified server serves gRPC. */
+  static int httpPort(QuarkusProdModeTest app) {
+    Matcher m = LISTENING.matcher(app.getStartupConsoleOutput());
+    assertTrue(m.find(), "no 'Listening on' line:\n" + app.getStartupConsoleOutput());
+    return Integer.parseInt(m.group(1));
+  }
+
   static Result stopWithLingeringStreams(QuarkusProdModeTest app) {
-    try (RawHttp2Client client = RawHttp2Client.connect("127.0.0.1", grpcPort(app))) {
+    return stopWithLingeringStreams(app, grpcPort(app));
+  }
+
+  static Result stopWithLingeringStreams(QuarkusProdModeTest app, int port) {
+    try (RawHttp2Client client = RawHttp2Client.connect("127.0.0.1", port)) {
       List<Integer> ids = new ArrayList<>();
       for (int i = 0; i < STREAMS; i++) {
         ids.add(QuarkusApp.abortedBidi(client).streamId());
