@@ -1,14 +1,14 @@
 package dev.abortguard.okhttp;
 
-import static dev.abortguard.okhttp.Http2Frames.DATA;
-import static dev.abortguard.okhttp.Http2Frames.FLAG_END_STREAM;
-import static dev.abortguard.okhttp.Http2Frames.HEADERS;
-import static dev.abortguard.okhttp.Http2Frames.HEADER_LENGTH;
-import static dev.abortguard.okhttp.Http2Frames.RST_STREAM;
-import static dev.abortguard.okhttp.Http2Frames.flags;
-import static dev.abortguard.okhttp.Http2Frames.length;
-import static dev.abortguard.okhttp.Http2Frames.streamId;
-import static dev.abortguard.okhttp.Http2Frames.type;
+import static dev.abortguard.internal.Http2Frames.DATA;
+import static dev.abortguard.internal.Http2Frames.FLAG_END_STREAM;
+import static dev.abortguard.internal.Http2Frames.HEADERS;
+import static dev.abortguard.internal.Http2Frames.HEADER_LENGTH;
+import static dev.abortguard.internal.Http2Frames.RST_STREAM;
+import static dev.abortguard.internal.Http2Frames.flags;
+import static dev.abortguard.internal.Http2Frames.length;
+import static dev.abortguard.internal.Http2Frames.streamId;
+import static dev.abortguard.internal.Http2Frames.type;
 
 import java.io.IOException;
 import java.io.InputStream;

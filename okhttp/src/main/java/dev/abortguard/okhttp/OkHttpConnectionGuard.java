@@ -1,7 +1,7 @@
 package dev.abortguard.okhttp;
 
-import static dev.abortguard.okhttp.Http2Frames.NO_ERROR;
-import static dev.abortguard.okhttp.Http2Frames.STREAM_CLOSED;
+import static dev.abortguard.internal.Http2Frames.NO_ERROR;
+import static dev.abortguard.internal.Http2Frames.STREAM_CLOSED;
 
 import dev.abortguard.internal.GuardParts;
 import dev.abortguard.internal.core.ConnectionDriver;

@@ -1,21 +1,21 @@
 package dev.abortguard.okhttp;
 
-import static dev.abortguard.okhttp.Http2Frames.DATA;
-import static dev.abortguard.okhttp.Http2Frames.FLAG_ACK;
-import static dev.abortguard.okhttp.Http2Frames.FLAG_END_STREAM;
-import static dev.abortguard.okhttp.Http2Frames.GOAWAY;
-import static dev.abortguard.okhttp.Http2Frames.HEADERS;
-import static dev.abortguard.okhttp.Http2Frames.HEADER_LENGTH;
-import static dev.abortguard.okhttp.Http2Frames.NO_ERROR;
-import static dev.abortguard.okhttp.Http2Frames.RST_STREAM;
-import static dev.abortguard.okhttp.Http2Frames.SETTINGS;
-import static dev.abortguard.okhttp.Http2Frames.SETTINGS_MAX_CONCURRENT_STREAMS;
-import static dev.abortguard.okhttp.Http2Frames.WINDOW_UPDATE;
-import static dev.abortguard.okhttp.Http2Frames.flags;
-import static dev.abortguard.okhttp.Http2Frames.length;
-import static dev.abortguard.okhttp.Http2Frames.readInt;
-import static dev.abortguard.okhttp.Http2Frames.streamId;
-import static dev.abortguard.okhttp.Http2Frames.type;
+import static dev.abortguard.internal.Http2Frames.DATA;
+import static dev.abortguard.internal.Http2Frames.FLAG_ACK;
+import static dev.abortguard.internal.Http2Frames.FLAG_END_STREAM;
+import static dev.abortguard.internal.Http2Frames.GOAWAY;
+import static dev.abortguard.internal.Http2Frames.HEADERS;
+import static dev.abortguard.internal.Http2Frames.HEADER_LENGTH;
+import static dev.abortguard.internal.Http2Frames.NO_ERROR;
+import static dev.abortguard.internal.Http2Frames.RST_STREAM;
+import static dev.abortguard.internal.Http2Frames.SETTINGS;
+import static dev.abortguard.internal.Http2Frames.SETTINGS_MAX_CONCURRENT_STREAMS;
+import static dev.abortguard.internal.Http2Frames.WINDOW_UPDATE;
+import static dev.abortguard.internal.Http2Frames.flags;
+import static dev.abortguard.internal.Http2Frames.length;
+import static dev.abortguard.internal.Http2Frames.readInt;
+import static dev.abortguard.internal.Http2Frames.streamId;
+import static dev.abortguard.internal.Http2Frames.type;
 
 import dev.abortguard.okhttp.OkHttpConnectionPort.QueuedReset;
 import java.io.IOException;

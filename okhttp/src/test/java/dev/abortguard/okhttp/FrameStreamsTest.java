@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import dev.abortguard.AbortGuard;
 import dev.abortguard.ResetPolicy;
 import dev.abortguard.internal.GuardParts;
+import dev.abortguard.internal.Http2Frames;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.FilterInputStream;

@@ -1,5 +1,8 @@
 package dev.abortguard.internal.netty;
 
+import static dev.abortguard.internal.Http2Frames.FLAG_PADDED;
+import static dev.abortguard.internal.Http2Frames.FLAG_PRIORITY;
+
 import io.netty.buffer.ByteBuf;
 
 /**
@@ -9,9 +12,6 @@ import io.netty.buffer.ByteBuf;
  * the end counts as changing the table, so that the decoder sees it and answers it as it would.
  */
 final class HpackBlocks {
-  private static final int FLAG_PADDED = 0x8;
-  private static final int FLAG_PRIORITY = 0x20;
-
   private HpackBlocks() {}
 
   /**

@@ -1,5 +1,14 @@
 package dev.abortguard.internal.netty;
 
+import static dev.abortguard.internal.Http2Frames.DATA;
+import static dev.abortguard.internal.Http2Frames.FLAG_END_HEADERS;
+import static dev.abortguard.internal.Http2Frames.FLAG_END_STREAM;
+import static dev.abortguard.internal.Http2Frames.HEADERS;
+import static dev.abortguard.internal.Http2Frames.HEADER_LENGTH;
+import static dev.abortguard.internal.Http2Frames.RST_STREAM;
+import static dev.abortguard.internal.Http2Frames.WINDOW_UPDATE;
+
+import dev.abortguard.internal.Http2Frames;
 import dev.abortguard.internal.Internal;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelHandlerContext;
@@ -42,12 +51,6 @@ public final class LateFrameFilter extends ChannelInboundHandlerAdapter {
   /** Streams reset by the guard whose late frames are kept back: the newest few are in flight. */
   static final int REMEMBERED = 128;
 
-  private static final int HEADER = 9;
-  private static final int DATA = 0x0;
-  private static final int HEADERS = 0x1;
-  private static final int RST_STREAM = 0x3;
-  private static final int FLAG_END_STREAM = 0x1;
-  private static final int FLAG_END_HEADERS = 0x4;
 
   private enum Payload { PASS, DROP, HOLD }
 
@@ -65,7 +68,7 @@ public final class LateFrameFilter extends ChannelInboundHandlerAdapter {
    */
   private boolean frameEnded;
 
-  private final byte[] header = new byte[HEADER];
+  private final byte[] header = new byte[HEADER_LENGTH];
   private int headerFill;
   private int payloadLeft;
   private Payload payload = Payload.PASS;
@@ -165,27 +168,27 @@ public final class LateFrameFilter extends ChannelInboundHandlerAdapter {
     int headerBegin = headerFill == 0 ? -1 : start; // where this read's part of the header begins
     int i = start;
     while (i < end) {
-      if (headerFill == 0 && end - i >= HEADER && passes(in, i)) {
+      if (headerFill == 0 && end - i >= HEADER_LENGTH && passes(in, i)) {
         // The usual frame: its header whole in this read, nothing to keep back. Skipped without a copy.
         int length = in.getUnsignedMedium(i);
-        int n = Math.min(length, end - i - HEADER);
-        i += HEADER + n;
+        int n = Math.min(length, end - i - HEADER_LENGTH);
+        i += HEADER_LENGTH + n;
         if (n < length) {
-          headerFill = HEADER;
+          headerFill = HEADER_LENGTH;
           payloadLeft = length - n;
         }
         continue;
       }
-      if (headerFill < HEADER) {
+      if (headerFill < HEADER_LENGTH) {
         if (headerFill == 0) {
           headerBegin = i;
         }
-        int n = Math.min(HEADER - headerFill, end - i);
+        int n = Math.min(HEADER_LENGTH - headerFill, end - i);
         int carried = headerFill; // header bytes of earlier reads: held here, not yet handed on
         in.getBytes(i, header, headerFill, n);
         headerFill += n;
         i += n;
-        if (headerFill < HEADER) {
+        if (headerFill < HEADER_LENGTH) {
           keep(keepFrom, headerBegin); // the partial header waits for the next read
           keepFrom = -1;
           break;
@@ -232,11 +235,10 @@ public final class LateFrameFilter extends ChannelInboundHandlerAdapter {
    */
   private void headerComplete(ChannelHandlerContext ctx, ByteBuf in, int keepFrom,
       int headerBegin, int carried) {
-    int length = ((header[0] & 0xff) << 16) | ((header[1] & 0xff) << 8) | (header[2] & 0xff);
-    int type = header[3] & 0xff;
-    int flags = header[4] & 0xff;
-    int streamId = (((header[5] & 0x7f) << 24) | ((header[6] & 0xff) << 16) | ((header[7] & 0xff) << 8)
-        | (header[8] & 0xff));
+    int length = Http2Frames.length(header);
+    int type = Http2Frames.type(header);
+    int flags = Http2Frames.flags(header);
+    int streamId = Http2Frames.streamId(header);
     payloadLeft = length;
     payload = Payload.PASS;
     if ((type == DATA || type == HEADERS || type == RST_STREAM) && streamId != 0 && length <= maxFrameSize
@@ -249,7 +251,7 @@ public final class LateFrameFilter extends ChannelInboundHandlerAdapter {
         }
       } else if (type == HEADERS && (flags & FLAG_END_HEADERS) != 0) {
         payload = Payload.HOLD;
-        held = ctx.alloc().buffer(HEADER + length);
+        held = ctx.alloc().buffer(HEADER_LENGTH + length);
         held.writeBytes(header);
       } else if (type == RST_STREAM) {
         released.remove(streamId);
@@ -277,9 +279,9 @@ public final class LateFrameFilter extends ChannelInboundHandlerAdapter {
     if (done == Payload.HOLD) {
       ByteBuf frame = held;
       held = null;
-      if (HpackBlocks.leavesTableAsItWas(frame, HEADER)) {
-        if ((frame.getByte(4) & FLAG_END_STREAM) != 0) {
-          released.remove(frame.getInt(5) & 0x7fffffff); // the peer is done with it
+      if (HpackBlocks.leavesTableAsItWas(frame, HEADER_LENGTH)) {
+        if ((Http2Frames.flags(header) & FLAG_END_STREAM) != 0) { // the held frame's header is still there
+          released.remove(Http2Frames.streamId(header)); // the peer is done with it
         }
         frame.release();
       } else {
@@ -314,8 +316,8 @@ public final class LateFrameFilter extends ChannelInboundHandlerAdapter {
     if (windowToReturn == 0) {
       return;
     }
-    ByteBuf update = ctx.alloc().buffer(HEADER + 4);
-    update.writeMedium(4).writeByte(0x8).writeByte(0).writeInt(0).writeInt(windowToReturn);
+    ByteBuf update = ctx.alloc().buffer(HEADER_LENGTH + 4);
+    update.writeMedium(4).writeByte(WINDOW_UPDATE).writeByte(0).writeInt(0).writeInt(windowToReturn);
     windowToReturn = 0;
     ctx.write(update);
     wroteWindowUpdate = true;
