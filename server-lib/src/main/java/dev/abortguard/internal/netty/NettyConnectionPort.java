@@ -35,13 +35,9 @@ public final class NettyConnectionPort implements ConnectionPort {
    * @param clock nanoseconds on the clock {@code executor} schedules by
    * @param handlerContext the handler's context, looked up when first needed (grpc-java adds its
    *     handler only after protocol negotiation); {@code null} once the handler is gone
+   * @param lateFrames told of each stream the guard resets, or {@code null} on stacks that need no
+   *     {@link LateFrameFilter}
    */
-  public NettyConnectionPort(EventExecutor executor, LongSupplier clock, Http2ConnectionHandler handler,
-      Supplier<ChannelHandlerContext> handlerContext) {
-    this(executor, clock, handler, handlerContext, null);
-  }
-
-  /** As above, telling {@code lateFrames} (or no one, if {@code null}) of each stream the guard resets. */
   public NettyConnectionPort(EventExecutor executor, LongSupplier clock, Http2ConnectionHandler handler,
       Supplier<ChannelHandlerContext> handlerContext, LateFrameFilter lateFrames) {
     this.lateFrames = lateFrames;
